@@ -1,0 +1,334 @@
+"""MomentoClient: request building and lifecycle."""
+
+from __future__ import annotations
+
+import enum
+import os
+from datetime import timedelta
+from types import TracebackType
+from typing import Final
+
+import httpx
+
+from momento_http._credentials import parse_api_key, resolve_base_url
+from momento_http._errors import (
+    ClientClosedError,
+    InvalidArgumentError,
+    MomentoConnectionError,
+    MomentoTimeoutError,
+    ServerError,
+    error_from_response,
+)
+from momento_http._validation import (
+    Key,
+    Value,
+    encode_key,
+    encode_name,
+    encode_value,
+    ttl_seconds,
+)
+
+__all__ = ["DEFAULT_TIMEOUT", "MomentoClient"]
+
+DEFAULT_TIMEOUT: Final = 5.0
+"""Seconds a request may take, connect to last byte, unless the client is told otherwise."""
+
+_USER_AGENT: Final = "momento-http-python/0.1.0"
+_TEXT: Final = {"content-type": "text/plain"}
+_BINARY: Final = {"content-type": "application/octet-stream"}
+
+
+class _State(enum.Enum):
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+def _env_api_key() -> str:
+    api_key = os.environ.get("MOMENTO_API_KEY") or os.environ.get("MOMENTO_AUTH_TOKEN")
+    if not api_key:
+        raise InvalidArgumentError(
+            "no api_key: pass api_key= or set MOMENTO_API_KEY (or MOMENTO_AUTH_TOKEN)"
+        )
+    return api_key
+
+
+def _names_cache(error_message: str) -> bool:
+    """Whether a 404's message says the cache is missing (rather than the key)."""
+    return "cache not found" in error_message.lower()
+
+
+def _check_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise InvalidArgumentError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    return httpx.Timeout(timeout)
+
+
+class MomentoClient:
+    """An async client for the Momento HTTP API: cache get/set/delete and topic publish.
+
+    Use it as an async context manager, or call `aclose()` when done:
+
+        async with MomentoClient(api_key, default_ttl=300) as client:
+            await client.set("cache", "key", b"value")
+            value = await client.get("cache", "key")
+
+    The base URL is taken from, in order: `base_url`, `endpoint`, `region`, the endpoint
+    inside the API key, and the `MOMENTO_ENDPOINT` environment variable.
+
+    Args:
+        api_key: A Momento API key or auth token; None reads `MOMENTO_API_KEY` (or
+            `MOMENTO_AUTH_TOKEN`) from the environment.
+        endpoint: A cell endpoint such as `cell-1-eu-west-1-1.prod.a.momentohq.com`.
+        region: An AWS region name, such as `eu-west-1`.
+        base_url: A full base URL; plain `http://` is meant for local servers.
+        default_ttl: The TTL `set` uses when a call gives none, in seconds or as a timedelta.
+        timeout: Seconds (or an `httpx.Timeout`) each request may take.
+        token_in_query: Send the token as the `token` query parameter instead of the
+            `Authorization` header. The header is safer: query strings end up in logs.
+        transport: A custom httpx transport, for instance to route through a proxy.
+
+    Raises:
+        InvalidArgumentError: An argument is malformed, or no base URL can be found.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        endpoint: str | None = None,
+        region: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        default_ttl: int | timedelta | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        token_in_query: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        credentials = parse_api_key(_env_api_key() if api_key is None else api_key)
+        self._base_url = resolve_base_url(
+            base_url=base_url,
+            endpoint=endpoint,
+            region=region,
+            key_endpoint=credentials.endpoint,
+            env_endpoint=os.environ.get("MOMENTO_ENDPOINT"),
+        )
+        self._default_ttl = None if default_ttl is None else ttl_seconds(default_ttl, None)
+        self._url_prefix = str(self._base_url).rstrip("/")
+        auth_headers = {} if token_in_query else {"authorization": credentials.token}
+        self._auth_params = {"token": credentials.token} if token_in_query else {}
+        self._http = httpx.AsyncClient(
+            headers={"user-agent": _USER_AGENT, **auth_headers},
+            timeout=_check_timeout(timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._state = _State.UNOPENED
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        endpoint: str | None = None,
+        region: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        default_ttl: int | timedelta | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        token_in_query: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> MomentoClient:
+        """Build a client from `MOMENTO_API_KEY` (or `MOMENTO_AUTH_TOKEN`) and `MOMENTO_ENDPOINT`.
+
+        Args:
+            endpoint: See `MomentoClient`.
+            region: See `MomentoClient`.
+            base_url: See `MomentoClient`.
+            default_ttl: See `MomentoClient`.
+            timeout: See `MomentoClient`.
+            token_in_query: See `MomentoClient`.
+            transport: See `MomentoClient`.
+
+        Returns:
+            A new client.
+
+        Raises:
+            InvalidArgumentError: No key is set in the environment, or it is malformed.
+        """
+        return cls(
+            None,
+            endpoint=endpoint,
+            region=region,
+            base_url=base_url,
+            default_ttl=default_ttl,
+            timeout=timeout,
+            token_in_query=token_in_query,
+            transport=transport,
+        )
+
+    @property
+    def base_url(self) -> httpx.URL:
+        """The base URL every request is made against."""
+        return self._base_url
+
+    def __repr__(self) -> str:
+        return f"MomentoClient(base_url={str(self._base_url)!r}, state={self._state.value!r})"
+
+    async def __aenter__(self) -> MomentoClient:
+        if self._state is not _State.UNOPENED:
+            raise ClientClosedError(
+                "a MomentoClient can be entered once; create a new one"
+                if self._state is _State.OPENED
+                else "this MomentoClient is closed"
+            )
+        self._state = _State.OPENED
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections. Safe to call more than once."""
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        await self._http.aclose()
+
+    async def get(self, cache: str, key: Key) -> bytes | None:
+        """Read a value.
+
+        Args:
+            cache: The cache name.
+            key: The key, as text or bytes.
+
+        Returns:
+            The value's bytes, or None when the key is not in the cache.
+
+        Raises:
+            MomentoError: The request failed; see the exception tree.
+        """
+        response = await self._send("GET", self._cache_path(cache), key_param=encode_key(key))
+        if response.status_code == httpx.codes.OK:
+            return response.content
+        if response.status_code == httpx.codes.NOT_FOUND:
+            error = error_from_response(response)
+            if _names_cache(error.message):
+                raise error
+            return None
+        raise self._unexpected(response)
+
+    async def set(
+        self, cache: str, key: Key, value: Value, *, ttl: int | timedelta | None = None
+    ) -> None:
+        """Store a value.
+
+        Args:
+            cache: The cache name.
+            key: The key, as text or bytes.
+            value: The value; text is stored as its UTF-8 bytes.
+            ttl: How long the value lives, in seconds or as a timedelta; defaults to the
+                client's `default_ttl`.
+
+        Raises:
+            InvalidArgumentError: No TTL was given and the client has no default, or an
+                argument is malformed.
+            MomentoError: The request failed; see the exception tree.
+        """
+        path = self._cache_path(cache)
+        key_param = encode_key(key)
+        body = encode_value(value)
+        params = {"ttl_seconds": str(ttl_seconds(ttl, self._default_ttl))}
+        response = await self._send("PUT", path, key_param=key_param, params=params, body=body)
+        self._expect_success(response)
+
+    async def delete(self, cache: str, key: Key) -> None:
+        """Remove a key; removing a key that is not there succeeds too.
+
+        Args:
+            cache: The cache name.
+            key: The key, as text or bytes.
+
+        Raises:
+            MomentoError: The request failed; see the exception tree.
+        """
+        response = await self._send("DELETE", self._cache_path(cache), key_param=encode_key(key))
+        if response.status_code == httpx.codes.NOT_FOUND:
+            error = error_from_response(response)
+            if _names_cache(error.message):
+                raise error
+            return
+        self._expect_success(response)
+
+    async def publish(self, cache: str, topic: str, value: Value) -> None:
+        """Publish a message to a topic.
+
+        Args:
+            cache: The name of the cache the topic lives in.
+            topic: The topic name; topics need no creation.
+            value: A `str` is published as text, `bytes` as binary.
+
+        Raises:
+            MomentoError: The request failed; see the exception tree.
+        """
+        path = f"/topics/{encode_name(cache, 'cache')}/{encode_name(topic, 'topic')}"
+        headers = _TEXT if isinstance(value, str) else _BINARY
+        body = encode_value(value)
+        response = await self._send("POST", path, body=body, headers=headers)
+        self._expect_success(response)
+
+    def _cache_path(self, cache: str) -> str:
+        return f"/cache/{encode_name(cache, 'cache')}"
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        key_param: tuple[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request and read its whole body, turning transport failures into ours."""
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("this MomentoClient is closed")
+        query = dict(params or {})
+        if key_param is not None:
+            query[key_param[0]] = key_param[1]
+        query.update(self._auth_params)
+        url = self._url_prefix + path
+        try:
+            return await self._http.request(
+                method, url, params=query, content=body, headers=headers
+            )
+        except httpx.TimeoutException as error:
+            raise MomentoTimeoutError(
+                f"the request timed out ({type(error).__name__})",
+                method=method,
+                url=error.request.url,
+            ) from error
+        except httpx.TransportError as error:
+            raise MomentoConnectionError(
+                f"the connection failed ({type(error).__name__}: {error})",
+                method=method,
+                url=error.request.url,
+            ) from error
+
+    def _expect_success(self, response: httpx.Response) -> None:
+        if not response.is_success:
+            raise error_from_response(response)
+
+    def _unexpected(self, response: httpx.Response) -> Exception:
+        if response.is_success:
+            return ServerError(
+                f"unexpected status {response.status_code} for a {response.request.method}",
+                status_code=response.status_code,
+                method=response.request.method,
+                url=response.request.url,
+            )
+        return error_from_response(response)

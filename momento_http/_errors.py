@@ -1,0 +1,202 @@
+"""The exception tree and the one mapping from HTTP status to exception.
+
+```
+MomentoError
+├── InvalidArgumentError (also ValueError)   400, and validation before any request
+├── AuthenticationError                      401
+├── PermissionDeniedError                    403
+├── CacheNotFoundError                       404 naming the cache
+├── LimitExceededError                       429, with retry_after
+├── ServerError                              5xx, and any other unexpected status
+├── MomentoTimeoutError                      the request did not finish in time
+├── MomentoConnectionError                   the server could not be reached
+└── ClientClosedError                        the client was used after aclose()
+```
+
+Every exception carries the request's method and URL with the token redacted, so an error
+can be logged as it is.
+"""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+
+__all__ = [
+    "AuthenticationError",
+    "CacheNotFoundError",
+    "ClientClosedError",
+    "InvalidArgumentError",
+    "LimitExceededError",
+    "MomentoConnectionError",
+    "MomentoError",
+    "MomentoTimeoutError",
+    "PermissionDeniedError",
+    "ServerError",
+    "error_from_response",
+    "redact_url",
+]
+
+_REDACTED = "[REDACTED]"
+_MAX_MESSAGE_CHARS = 500
+
+
+def redact_url(url: httpx.URL | str) -> str:
+    """Return the URL as text with the value of any `token` query parameter hidden.
+
+    Args:
+        url: The request URL.
+
+    Returns:
+        The URL with `token=<value>` replaced by `token=[REDACTED]`.
+    """
+    parsed = httpx.URL(url)
+    if "token" not in parsed.params:
+        return str(parsed)
+    params = [
+        (name, _REDACTED if name == "token" else value)
+        for name, value in parsed.params.multi_items()
+    ]
+    return str(parsed.copy_with(params=params))
+
+
+class MomentoError(Exception):
+    """The root of every error this SDK raises.
+
+    Attributes:
+        message: What went wrong, in words; for a server error, the server's own message.
+        status_code: The HTTP status of the response, or None when there was none.
+        method: The HTTP method of the request, or None for client-side validation.
+        url: The request URL with the token redacted, or None for client-side validation.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        method: str | None = None,
+        url: httpx.URL | str | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.method = method
+        self.url = None if url is None else redact_url(url)
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [self.message]
+        if self.method is not None and self.url is not None:
+            parts.append(f"({self.method} {self.url}")
+            parts[-1] += f" -> {self.status_code})" if self.status_code is not None else ")"
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._describe()!r})"
+
+
+class InvalidArgumentError(MomentoError, ValueError):
+    """The request was malformed: rejected by the server (400) or before it was sent."""
+
+
+class AuthenticationError(MomentoError):
+    """The token is invalid or expired (401)."""
+
+
+class PermissionDeniedError(MomentoError):
+    """The token does not grant the permission the request needs (403)."""
+
+
+class CacheNotFoundError(MomentoError):
+    """The cache named in the request does not exist (404 naming the cache)."""
+
+
+class LimitExceededError(MomentoError):
+    """An account limit was exceeded (429).
+
+    Attributes:
+        retry_after: Seconds the server asked the client to wait, when it said so.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status_code: int | None = None,
+        method: str | None = None,
+        url: httpx.URL | str | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status_code=status_code, method=method, url=url)
+
+
+class ServerError(MomentoError):
+    """The server failed (5xx) or answered with a status this SDK does not expect."""
+
+
+class MomentoTimeoutError(MomentoError):
+    """The request did not complete within its timeout."""
+
+
+class MomentoConnectionError(MomentoError):
+    """The server could not be reached, or the connection broke mid-request."""
+
+
+class ClientClosedError(MomentoError):
+    """The client was used after it was closed."""
+
+
+_ERROR_BY_STATUS: dict[int, type[MomentoError]] = {
+    400: InvalidArgumentError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: CacheNotFoundError,
+}
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Read a `Retry-After` header given in seconds; dates and junk count as absent."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _server_message(response: httpx.Response) -> str:
+    """The response body as a short, printable message."""
+    text = response.content[: _MAX_MESSAGE_CHARS * 4].decode("utf-8", errors="replace").strip()
+    if len(text) > _MAX_MESSAGE_CHARS:
+        text = text[:_MAX_MESSAGE_CHARS] + "…"
+    return text or response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def error_from_response(response: httpx.Response) -> MomentoError:
+    """Build the exception for an error response: the one status-to-exception mapping.
+
+    The response body must already be read.
+
+    Args:
+        response: A response whose status is not a success.
+
+    Returns:
+        The exception to raise, carrying the status, the server's message, and the request's
+        method and redacted URL.
+    """
+    request = response.request
+    status = response.status_code
+    message = _server_message(response)
+    if status == 429:  # noqa: PLR2004
+        return LimitExceededError(
+            message,
+            retry_after=_parse_retry_after(response.headers.get("retry-after")),
+            status_code=status,
+            method=request.method,
+            url=request.url,
+        )
+    error_type = _ERROR_BY_STATUS.get(status, ServerError)
+    return error_type(message, status_code=status, method=request.method, url=request.url)

@@ -1,0 +1,85 @@
+"""The local server's command line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from momento_http.local._limits import DEFAULT_CACHE, Limits
+from momento_http.local._server import LocalServer
+
+__all__ = ["main"]
+
+_DEFAULTS = Limits()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m momento_http.local",
+        description="Serve the Momento HTTP API (cache and topics) from memory.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (0: any)")
+    parser.add_argument(
+        "--cache",
+        action="append",
+        dest="caches",
+        metavar="NAME",
+        help=f"a cache to create; repeat for more (default: {DEFAULT_CACHE})",
+    )
+    parser.add_argument(
+        "--token", help="a fixed token with every permission (default: mint one and print it)"
+    )
+    limits = parser.add_argument_group("limits")
+    for name, kind in (
+        ("max_item_bytes", int),
+        ("max_ttl_seconds", int),
+        ("max_publish_bytes", int),
+        ("max_memory_bytes", int),
+        ("topic_ring_size", int),
+        ("poll_hold_seconds", float),
+    ):
+        default = getattr(_DEFAULTS, name)
+        limits.add_argument(
+            "--" + name.replace("_", "-"), type=kind, default=default, help=f"(default {default})"
+        )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the local server until interrupted.
+
+    Args:
+        argv: The arguments, without the program name; None reads `sys.argv`.
+
+    Returns:
+        The exit status.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        limits = Limits(
+            max_item_bytes=args.max_item_bytes,
+            max_ttl_seconds=args.max_ttl_seconds,
+            max_publish_bytes=args.max_publish_bytes,
+            max_memory_bytes=args.max_memory_bytes,
+            topic_ring_size=args.topic_ring_size,
+            poll_hold_seconds=args.poll_hold_seconds,
+        )
+        server = LocalServer(
+            args.caches or [DEFAULT_CACHE],
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            limits=limits,
+        )
+
+        def announce() -> None:
+            print(f"Momento local server at {server.base_url}", flush=True)
+            print(f"caches: {', '.join(server.caches)}", flush=True)
+            print(f"MOMENTO_API_KEY={server.api_key}", flush=True)
+
+        server.serve_forever(announce)
+    except (ValueError, TypeError, OSError) as error:
+        parser.exit(2, f"momento_http.local: {error}\n")
+    return 0

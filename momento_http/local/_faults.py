@@ -1,0 +1,84 @@
+"""Fault rules: make the next matching requests fail with a chosen status."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+__all__ = ["Fault", "FaultInjector"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """Answer the next `count` matching requests with `status` instead of serving them.
+
+    Attributes:
+        status: The HTTP status to answer with.
+        message: The response body.
+        retry_after: Seconds for a `Retry-After` header, when set.
+        method: Match only this HTTP method (any when None).
+        cache: Match only requests naming this cache (any when None).
+        topic: Match only requests naming this topic (any when None).
+        count: How many requests the rule applies to before it is spent.
+    """
+
+    status: int
+    message: str = "injected fault"
+    retry_after: float | None = None
+    method: str | None = None
+    cache: str | None = None
+    topic: str | None = None
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 400 <= self.status <= 599:  # noqa: PLR2004
+            raise ValueError(f"a fault's status must be 4xx or 5xx, not {self.status}")
+        if self.count < 1:
+            raise ValueError("a fault's count must be at least 1")
+        if self.method is not None:
+            object.__setattr__(self, "method", self.method.upper())
+
+    def matches(self, method: str, cache: str, topic: str | None) -> bool:
+        """Whether a request falls under this rule."""
+        return (
+            self.method in (None, method)
+            and self.cache in (None, cache)
+            and self.topic in (None, topic)
+        )
+
+
+@dataclass(slots=True)
+class _Armed:
+    fault: Fault
+    remaining: int
+
+
+class FaultInjector:
+    """Rules added from any thread, taken by the server as requests arrive."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[_Armed] = []
+
+    def add(self, fault: Fault) -> None:
+        """Arm a rule; rules are tried in the order they were added."""
+        with self._lock:
+            self._rules.append(_Armed(fault, fault.count))
+
+    def clear(self) -> None:
+        """Disarm every rule."""
+        with self._lock:
+            self._rules.clear()
+
+    def take(self, method: str, cache: str, topic: str | None) -> Fault | None:
+        """The first armed rule matching this request, spending one of its uses."""
+        if not self._rules:
+            return None
+        with self._lock:
+            for index, armed in enumerate(self._rules):
+                if armed.fault.matches(method, cache, topic):
+                    armed.remaining -= 1
+                    if not armed.remaining:
+                        del self._rules[index]
+                    return armed.fault
+        return None

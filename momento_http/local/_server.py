@@ -1,0 +1,217 @@
+"""LocalServer: the local Momento HTTP server on a real loopback socket, in process."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from types import TracebackType
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+import uvicorn
+
+from momento_http.local._app import LocalMomentoApp
+from momento_http.local._auth import ALL_PERMISSIONS, Permission, TokenAuthority
+from momento_http.local._faults import Fault, FaultInjector
+from momento_http.local._limits import DEFAULT_CACHE, Limits
+
+__all__ = ["LocalServer"]
+
+_START_TIMEOUT = 10.0
+
+
+class LocalServer:
+    """The local Momento HTTP server, serving from its own thread on a loopback socket.
+
+    It works from any event loop (asyncio or trio) and from plain synchronous code:
+
+        async with LocalServer(caches=["my-cache"]) as server:
+            client = MomentoClient(server.api_key, base_url=server.base_url)
+
+    Args:
+        caches: The caches that exist.
+        host: The address to listen on.
+        port: The port to listen on; 0 picks a free one.
+        token: A fixed token with every permission, accepted as it is.
+        limits: The limits to enforce.
+        clock: Gives the time in epoch seconds, for TTLs and token expiry; tests may pass
+            one they can move forward.
+    """
+
+    def __init__(
+        self,
+        caches: Iterable[str] = (DEFAULT_CACHE,),
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        limits: Limits | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if isinstance(caches, str):
+            raise TypeError("caches must be a sequence of names, not one str")
+        self._caches = tuple(caches)
+        if not self._caches or not all(isinstance(c, str) and c for c in self._caches):
+            raise ValueError("caches must be one or more non-empty names")
+        if token is not None and not token:
+            raise ValueError("token must not be empty")
+        self._host = host
+        self._port = port
+        self._clock = clock
+        self._authority = TokenAuthority([token] if token is not None else [])
+        self._faults = FaultInjector()
+        self._app = LocalMomentoApp(
+            self._caches, limits or Limits(), self._authority, self._faults, clock
+        )
+        self._api_key = token if token is not None else self.mint_api_key()
+        self._uvicorn: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._base_url: str | None = None
+
+    @property
+    def caches(self) -> tuple[str, ...]:
+        """The caches that exist."""
+        return self._caches
+
+    @property
+    def base_url(self) -> str:
+        """The URL to give a client's `base_url`, such as `http://127.0.0.1:53117`.
+
+        Raises:
+            RuntimeError: The server is not listening.
+        """
+        if self._base_url is None:
+            raise RuntimeError("the local server is not running")
+        return self._base_url
+
+    @property
+    def api_key(self) -> str:
+        """A token with every permission that never expires."""
+        return self._api_key
+
+    def __repr__(self) -> str:
+        return f"LocalServer(base_url={self._base_url!r}, caches={self._caches!r})"
+
+    def mint_api_key(
+        self,
+        permissions: Iterable[Permission] = ALL_PERMISSIONS,
+        *,
+        expires_in: float | timedelta | None = None,
+        token_id: str | None = None,
+    ) -> str:
+        """Create a token this server accepts, with the given scope and lifetime.
+
+        Args:
+            permissions: `CachePermission` and `TopicPermission` objects; every
+                permission by default.
+            expires_in: Seconds (or a timedelta) from now, on the server's clock, until the
+                token is refused; None for never.
+            token_id: An id that messages published with the token carry as
+                `publisher_id`.
+
+        Returns:
+            The token, to pass as a client's `api_key`.
+        """
+        if isinstance(expires_in, timedelta):
+            expires_in = expires_in.total_seconds()
+        expires_at = None if expires_in is None else int(self._clock() + expires_in)
+        return self._authority.mint(permissions, expires_at=expires_at, token_id=token_id)
+
+    def inject_fault(self, fault: Fault) -> None:
+        """Make the next matching requests fail as `fault` says."""
+        self._faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Disarm every fault rule."""
+        self._faults.clear()
+
+    def _bind(self) -> tuple[uvicorn.Server, socket.socket]:
+        """Listen on the socket and make the uvicorn server that will serve it."""
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.create_server((self._host, self._port), family=family)
+        host, port = sock.getsockname()[:2]
+        shown_host = f"[{host}]" if family == socket.AF_INET6 else host
+        self._base_url = f"http://{shown_host}:{port}"
+        config = uvicorn.Config(
+            self._app,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+        return uvicorn.Server(config), sock
+
+    def serve_forever(self, on_listening: Callable[[], None] | None = None) -> None:
+        """Serve in this thread until interrupted (Ctrl-C); what the command line runs.
+
+        Args:
+            on_listening: Called once the socket listens, when `base_url` is known.
+        """
+        server, sock = self._bind()
+        try:
+            if on_listening is not None:
+                on_listening()
+            server.run(sockets=[sock])
+        finally:
+            sock.close()
+            self._base_url = None
+
+    def start(self) -> None:
+        """Start serving in a background thread; returns once connections are accepted."""
+        if self._thread is not None:
+            raise RuntimeError("the local server is already started")
+        server, sock = self._bind()
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="momento-local", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                sock.close()
+                self._base_url = None
+                raise RuntimeError("the local server failed to start")
+            time.sleep(0.005)
+        self._uvicorn, self._thread = server, thread
+
+    def stop(self) -> None:
+        """Stop serving: held polls are answered at once, then the thread ends."""
+        server, thread = self._uvicorn, self._thread
+        if server is None or thread is None:
+            return
+        self._uvicorn = self._thread = None
+        token = self._app.event_loop_token
+        if token is not None and thread.is_alive():
+            anyio.from_thread.run_sync(self._app.close, token=token)
+        server.should_exit = True
+        thread.join()
+        self._base_url = None
+
+    def __enter__(self) -> LocalServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> LocalServer:
+        await anyio.to_thread.run_sync(self.start)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await anyio.to_thread.run_sync(self.stop)

@@ -1,0 +1,67 @@
+"""Sessions: `nox` runs lint, typecheck and the tests on every supported Python."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nox
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.error_on_missing_interpreters = True
+
+
+def _expose_pyenv_pythons() -> None:
+    """Put pyenv's interpreters on PATH, so `python3.10` … `python3.13` are found.
+
+    pyenv hides every version but the selected one behind its shims; uv and nox look for
+    `python3.X` on PATH and would otherwise try to download one.
+    """
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if not versions.is_dir():
+        return
+    found: list[str] = []
+    for wanted in PYTHONS:
+        pattern = re.compile(rf"{re.escape(wanted)}\.(\d+)")
+        patches = [(int(m[1]), d) for d in versions.iterdir() if (m := pattern.fullmatch(d.name))]
+        if patches:
+            found.append(str(max(patches)[1] / "bin"))
+    os.environ["PATH"] = os.pathsep.join([*found, os.environ.get("PATH", "")])
+
+
+_expose_pyenv_pythons()
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the test suite against the local server, on asyncio and trio."""
+    session.install(".[local]", *nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    """Check types with mypy in strict mode, over the package, the tests and the examples."""
+    session.install(".[local]", *nox.project.dependency_groups(PYPROJECT, "typecheck"))
+    session.run("mypy")
+
+
+@nox.session(python="3.11")
+def quickstart(session: nox.Session) -> None:
+    """Run the quickstart: on Momento with MOMENTO_API_KEY, else on a local server."""
+    session.install(".[local]")
+    session.run("python", "examples/quickstart.py")

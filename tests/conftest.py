@@ -1,0 +1,60 @@
+"""Shared fixtures: one local server for the session, a client bound to it, both backends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from momento_http import MomentoClient
+from momento_http.local import Limits, LocalServer
+
+CACHE = "test-cache"
+OTHER_CACHE = "other-cache"
+ODD_CACHE = "odd cache/ü?&"
+REFERENCE_CACHES = ["default-cache", "my-cache"]
+POLL_HOLD_SECONDS = 0.5
+
+
+class FakeClock:
+    """A clock a test moves forward by hand."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="session", params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[LocalServer]:
+    limits = Limits(poll_hold_seconds=POLL_HOLD_SECONDS)
+    caches = [CACHE, OTHER_CACHE, ODD_CACHE, *REFERENCE_CACHES]
+    with LocalServer(caches, limits=limits) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(server: LocalServer) -> AsyncIterator[MomentoClient]:
+    async with MomentoClient(server.api_key, base_url=server.base_url, default_ttl=60) as bound:
+        yield bound
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked_server(clock: FakeClock) -> Iterator[LocalServer]:
+    """A server of its own whose time the test controls."""
+    with LocalServer([CACHE], clock=clock, limits=Limits(poll_hold_seconds=0.2)) as running:
+        yield running

@@ -1,0 +1,163 @@
+"""Request building and validation: unit tests over a recording transport.
+
+Only pure request building is tested here; behaviour is tested against the local server.
+Every bad argument must raise before any request is sent, so the transport fails the test
+if it is ever reached by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from momento_http import InvalidArgumentError, MomentoClient
+from momento_http._validation import encode_key
+
+BASE = "http://127.0.0.1:9"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        status = 200 if request.method == "GET" else 204
+        return httpx.Response(status, content=b"v" if status == 200 else b"")
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def client(recorder: Recorder) -> AsyncIterator[MomentoClient]:
+    transport = httpx.MockTransport(recorder)
+    async with MomentoClient("tok", base_url=BASE, transport=transport) as built:
+        yield built
+
+
+@pytest.mark.parametrize(
+    ("key", "param", "encoded"),
+    [
+        ("plain_Key-1.~", "key", "plain_Key-1.~"),
+        ("example_key", "key", "example_key"),
+        ("with space", "key_base64", "d2l0aCBzcGFjZQ"),
+        ("a/b", "key_base64", "YS9i"),
+        ("a&b=c", "key_base64", "YSZiPWM"),
+        ("what?", "key_base64", "d2hhdD8"),
+        ("ü", "key_base64", "w7w"),
+        ("🙂", "key_base64", "8J-Zgg"),
+        (b"example_key", "key_base64", "ZXhhbXBsZV9rZXk"),
+        (b"\x00\xff", "key_base64", "AP8"),
+        (b"\xfb\xff", "key_base64", "-_8"),
+        (bytearray(b"ab"), "key_base64", "YWI"),
+    ],
+)
+def test_key_encoding(key: str | bytes, param: str, encoded: str) -> None:
+    assert encode_key(key) == (param, encoded)
+
+
+def test_text_key_and_its_bytes_encode_alike() -> None:
+    assert encode_key("ключ/1") == encode_key("ключ/1".encode())
+
+
+async def test_set_builds_the_documented_request(client: MomentoClient, recorder: Recorder) -> None:
+    await client.set("my cache/ü", "a b", "välue", ttl=timedelta(minutes=2))
+    (request,) = recorder.requests
+    assert request.method == "PUT"
+    assert request.url.raw_path.split(b"?")[0] == b"/cache/my%20cache%2F%C3%BC"
+    assert dict(request.url.params) == {"key_base64": "YSBi", "ttl_seconds": "120"}
+    assert request.content == "välue".encode()
+    assert request.headers["authorization"] == "tok"
+
+
+async def test_default_ttl_applies_when_a_call_gives_none(recorder: Recorder) -> None:
+    transport = httpx.MockTransport(recorder)
+    async with MomentoClient("t", base_url=BASE, transport=transport, default_ttl=7) as client:
+        await client.set("c", "k", b"v")
+        await client.set("c", "k", b"v", ttl=9)
+    assert [r.url.params["ttl_seconds"] for r in recorder.requests] == ["7", "9"]
+
+
+async def test_token_in_query_moves_the_token(recorder: Recorder) -> None:
+    transport = httpx.MockTransport(recorder)
+    async with MomentoClient("tok", base_url=BASE, transport=transport, token_in_query=True) as c:
+        await c.get("c", "k")
+    (request,) = recorder.requests
+    assert "authorization" not in request.headers
+    assert request.url.params["token"] == "tok"
+
+
+async def test_publish_content_types(client: MomentoClient, recorder: Recorder) -> None:
+    await client.publish("c", "t/1", "text")
+    await client.publish("c", "t/1", b"\x00bin")
+    text, binary = recorder.requests
+    assert text.url.path == "/topics/c/t/1"
+    assert text.url.raw_path == b"/topics/c/t%2F1"
+    assert text.headers["content-type"] == "text/plain"
+    assert binary.headers["content-type"] == "application/octet-stream"
+    assert binary.content == b"\x00bin"
+
+
+BAD_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("get", {"cache": "", "key": "k"}),
+    ("get", {"cache": None, "key": "k"}),
+    ("get", {"cache": b"c", "key": "k"}),
+    ("get", {"cache": "\ud800", "key": "k"}),
+    ("get", {"cache": "c", "key": ""}),
+    ("get", {"cache": "c", "key": b""}),
+    ("get", {"cache": "c", "key": None}),
+    ("get", {"cache": "c", "key": 12}),
+    ("get", {"cache": "c", "key": "\udcff"}),
+    ("delete", {"cache": "", "key": "k"}),
+    ("delete", {"cache": "c", "key": ""}),
+    ("set", {"cache": "c", "key": "k", "value": "v"}),  # no ttl and no default_ttl
+    ("set", {"cache": "c", "key": "k", "value": "v", "ttl": 0}),
+    ("set", {"cache": "c", "key": "k", "value": "v", "ttl": -5}),
+    ("set", {"cache": "c", "key": "k", "value": "v", "ttl": True}),
+    ("set", {"cache": "c", "key": "k", "value": "v", "ttl": 1.5}),
+    ("set", {"cache": "c", "key": "k", "value": "v", "ttl": "10"}),
+    ("set", {"cache": "c", "key": "k", "value": "v", "ttl": timedelta(0)}),
+    ("set", {"cache": "c", "key": "k", "value": "v", "ttl": timedelta(seconds=1.5)}),
+    ("set", {"cache": "c", "key": "k", "value": "v", "ttl": timedelta(seconds=-1)}),
+    ("set", {"cache": "c", "key": "k", "value": None, "ttl": 5}),
+    ("set", {"cache": "c", "key": "k", "value": 5, "ttl": 5}),
+    ("set", {"cache": "c", "key": "k", "value": {"a": 1}, "ttl": 5}),
+    ("set", {"cache": "c", "key": "k", "value": "\ud800", "ttl": 5}),
+    ("set", {"cache": "", "key": "k", "value": "v", "ttl": 5}),
+    ("set", {"cache": "c", "key": "", "value": "v", "ttl": 5}),
+    ("publish", {"cache": "", "topic": "t", "value": "v"}),
+    ("publish", {"cache": "c", "topic": "", "value": "v"}),
+    ("publish", {"cache": "c", "topic": 3, "value": "v"}),
+    ("publish", {"cache": "c", "topic": "t", "value": None}),
+    ("publish", {"cache": "c", "topic": "t", "value": 1.0}),
+]
+
+
+@pytest.mark.parametrize(("method", "arguments"), BAD_CALLS)
+async def test_bad_input_raises_before_any_request(
+    client: MomentoClient, recorder: Recorder, method: str, arguments: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        await getattr(client, method)(**arguments)
+    assert isinstance(caught.value, ValueError)
+    assert caught.value.status_code is None
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize("default_ttl", [0, -1, True, 2.5, timedelta(milliseconds=10), "60"])
+def test_bad_default_ttl_is_rejected(default_ttl: Any) -> None:
+    with pytest.raises(InvalidArgumentError):
+        MomentoClient("t", base_url=BASE, default_ttl=default_ttl)
+
+
+@pytest.mark.parametrize("timeout", [0, -1, True, "5", None])
+def test_bad_timeout_is_rejected(timeout: Any) -> None:
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        MomentoClient("t", base_url=BASE, timeout=timeout)
