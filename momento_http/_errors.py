@@ -2,7 +2,7 @@
 
 ```
 MomentoError
-├── InvalidArgumentError (also ValueError)   400, and validation before any request
+├── InvalidArgumentError (also ValueError)   400, 413, and validation before any request
 ├── AuthenticationError                      401
 ├── PermissionDeniedError                    403
 ├── CacheNotFoundError                       404 naming the cache
@@ -97,7 +97,7 @@ class MomentoError(Exception):
 
 
 class InvalidArgumentError(MomentoError, ValueError):
-    """The request was malformed: rejected by the server (400) or before it was sent."""
+    """The request was malformed or too large (400, 413), or was refused before sending."""
 
 
 class AuthenticationError(MomentoError):
@@ -153,6 +153,7 @@ _ERROR_BY_STATUS: dict[int, type[MomentoError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: CacheNotFoundError,
+    413: InvalidArgumentError,  # the item or message is over the size limit
 }
 
 

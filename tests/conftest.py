@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -58,3 +59,8 @@ def clocked_server(clock: FakeClock) -> Iterator[LocalServer]:
     """A server of its own whose time the test controls."""
     with LocalServer([CACHE], clock=clock, limits=Limits(poll_hold_seconds=0.2)) as running:
         yield running
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses, for state kept on the session's server."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"

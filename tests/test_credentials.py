@@ -137,16 +137,12 @@ def test_base_url_keeps_a_path_prefix() -> None:
 def test_base_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOMENTO_ENDPOINT", "cell-env.example")
     key = make_v1_key(make_jwt({}), "cell-key.example")
-    everything = {
-        "base_url": "http://127.0.0.1:9",
-        "endpoint": "cell-endpoint.example",
-        "region": "eu-west-1",
-    }
-    assert MomentoClient(key, **everything).base_url.host == "127.0.0.1"
-    del everything["base_url"]
-    assert MomentoClient(key, **everything).base_url.host == "api.cache.cell-endpoint.example"
-    del everything["endpoint"]
-    assert MomentoClient(key, **everything).base_url.host == "api.cache." + CELL_EU_WEST_1
+    base_url, endpoint, region = "http://127.0.0.1:9", "cell-endpoint.example", "eu-west-1"
+    chosen = MomentoClient(key, base_url=base_url, endpoint=endpoint, region=region).base_url
+    assert chosen.host == "127.0.0.1"
+    chosen = MomentoClient(key, endpoint=endpoint, region=region).base_url
+    assert chosen.host == "api.cache.cell-endpoint.example"
+    assert MomentoClient(key, region=region).base_url.host == "api.cache." + CELL_EU_WEST_1
     assert MomentoClient(key).base_url.host == "api.cache.cell-key.example"
     assert MomentoClient(make_jwt({"t": "g"})).base_url.host == "api.cache.cell-env.example"
 

@@ -135,7 +135,11 @@ def _unb64url(text: str) -> bytes:
         raise TokenError("the token is malformed") from error
 
 
-_HEADER = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+def _compact_json(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+_HEADER = _b64url(_compact_json({"alg": "HS256", "typ": "JWT"}))
 
 
 def _encode_permission(permission: Permission) -> list[Any]:
@@ -186,7 +190,7 @@ class TokenAuthority:
             claims["id"] = token_id
         if expires_at is not None:
             claims["exp"] = expires_at
-        signing_input = f"{_HEADER}.{_b64url(json.dumps(claims).encode())}"
+        signing_input = f"{_HEADER}.{_b64url(_compact_json(claims))}"
         return f"{signing_input}.{_b64url(self._sign(signing_input))}"
 
     def verify(self, token: str, now: float) -> Identity:

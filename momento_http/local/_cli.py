@@ -80,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"MOMENTO_API_KEY={server.api_key}", flush=True)
 
         server.serve_forever(announce)
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly
+        return 0
     except (ValueError, TypeError, OSError) as error:
         parser.exit(2, f"momento_http.local: {error}\n")
     return 0

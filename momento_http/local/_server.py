@@ -133,6 +133,9 @@ class LocalServer:
         """Listen on the socket and make the uvicorn server that will serve it."""
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         sock = socket.create_server((self._host, self._port), family=family)
+        # uvicorn writes a response's head and body separately; without TCP_NODELAY (which
+        # accepted sockets inherit) Nagle holds the body for the client's delayed ACK, ~40 ms.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         host, port = sock.getsockname()[:2]
         shown_host = f"[{host}]" if family == socket.AF_INET6 else host
         self._base_url = f"http://{shown_host}:{port}"

@@ -1,0 +1,186 @@
+"""Every status the server can answer, mapped to its exception, over loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+
+import pytest
+from conftest import CACHE
+
+from momento_http import (
+    AuthenticationError,
+    CacheNotFoundError,
+    InvalidArgumentError,
+    LimitExceededError,
+    MomentoClient,
+    MomentoConnectionError,
+    MomentoError,
+    MomentoTimeoutError,
+    PermissionDeniedError,
+    ServerError,
+)
+from momento_http.local import Fault, LocalServer
+
+Operation = Callable[[MomentoClient], Awaitable[object]]
+
+OPERATIONS: dict[str, tuple[str, Operation]] = {
+    "get": ("GET", lambda c: c.get(CACHE, "k")),
+    "set": ("PUT", lambda c: c.set(CACHE, "k", b"v", ttl=5)),
+    "delete": ("DELETE", lambda c: c.delete(CACHE, "k")),
+    "publish": ("POST", lambda c: c.publish(CACHE, "topic", "hi")),
+}
+
+STATUSES: list[tuple[int, type[MomentoError]]] = [
+    (400, InvalidArgumentError),
+    (401, AuthenticationError),
+    (403, PermissionDeniedError),
+    (413, InvalidArgumentError),
+    (429, LimitExceededError),
+    (418, ServerError),
+    (500, ServerError),
+    (502, ServerError),
+    (503, ServerError),
+    (504, ServerError),
+]
+
+
+@pytest.fixture
+def faulty(server: LocalServer) -> Iterator[LocalServer]:
+    yield server
+    server.clear_faults()
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize(("status", "error_type"), STATUSES)
+async def test_status_maps_to_its_exception(
+    faulty: LocalServer,
+    client: MomentoClient,
+    operation: str,
+    status: int,
+    error_type: type[MomentoError],
+) -> None:
+    method, call = OPERATIONS[operation]
+    faulty.inject_fault(Fault(status, message=f"injected {status}", method=method))
+    with pytest.raises(error_type) as caught:
+        await call(client)
+    error = caught.value
+    assert type(error) is error_type
+    assert error.status_code == status
+    assert error.message == f"injected {status}"
+    assert error.method == method
+    assert error.url is not None
+    assert error.url.startswith(f"{faulty.base_url}/")
+    assert f"injected {status}" in str(error)
+    await call(client)  # the fault is spent: the next call succeeds
+
+
+@pytest.mark.parametrize("operation", ["set", "delete", "publish"])
+async def test_404_maps_to_cache_not_found(
+    faulty: LocalServer, client: MomentoClient, operation: str
+) -> None:
+    method, call = OPERATIONS[operation]
+    if operation == "delete":  # a delete's 404 that does not name the cache is a success
+        faulty.inject_fault(Fault(404, message="cache not found", method=method))
+    else:
+        faulty.inject_fault(Fault(404, message="Not Found", method=method))
+    with pytest.raises(CacheNotFoundError) as caught:
+        await call(client)
+    assert caught.value.status_code == 404
+
+
+@pytest.mark.parametrize("body", ["Key Not Found", "Not Found", "key not found"])
+async def test_a_404_not_naming_the_cache_is_a_miss(
+    faulty: LocalServer, client: MomentoClient, body: str
+) -> None:
+    await client.set(CACHE, "present", b"v")
+    faulty.inject_fault(Fault(404, message=body, method="GET"))
+    assert await client.get(CACHE, "present") is None
+    faulty.inject_fault(Fault(404, message=body, method="DELETE"))
+    await client.delete(CACHE, "present")
+
+
+async def test_a_404_naming_the_cache_in_any_case_is_cache_not_found(
+    faulty: LocalServer, client: MomentoClient
+) -> None:
+    faulty.inject_fault(Fault(404, message="CACHE NOT FOUND: test-cache", method="GET"))
+    with pytest.raises(CacheNotFoundError):
+        await client.get(CACHE, "k")
+
+
+@pytest.mark.parametrize(("header", "expected"), [(3, 3.0), (0.5, 0.5), (None, None), (0, 0.0)])
+async def test_429_carries_retry_after(
+    faulty: LocalServer, client: MomentoClient, header: float | None, expected: float | None
+) -> None:
+    faulty.inject_fault(Fault(429, message="slow down", retry_after=header))
+    with pytest.raises(LimitExceededError) as caught:
+        await client.get(CACHE, "k")
+    assert caught.value.retry_after == expected
+
+
+async def test_a_long_html_error_page_is_cut_short(
+    faulty: LocalServer, client: MomentoClient
+) -> None:
+    page = "<html><body>" + "x" * 10_000 + "</body></html>"
+    faulty.inject_fault(Fault(502, message=page))
+    with pytest.raises(ServerError) as caught:
+        await client.get(CACHE, "k")
+    assert caught.value.message.startswith("<html><body>xxx")
+    assert len(caught.value.message) <= 501
+
+
+async def test_errors_never_show_the_token(faulty: LocalServer) -> None:
+    token = faulty.api_key
+    async with MomentoClient(token, base_url=faulty.base_url, token_in_query=True) as client:
+        faulty.inject_fault(Fault(500, message="boom"))
+        with pytest.raises(ServerError) as caught:
+            await client.get(CACHE, "k")
+    error = caught.value
+    assert error.url is not None
+    assert "token=%5BREDACTED%5D" in error.url or "token=[REDACTED]" in error.url
+    for shown in (str(error), repr(error), error.url, str(error.args)):
+        assert token not in shown
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_refused_connection_raises_connection_error() -> None:
+    token = "secret-token-value"
+    base_url = f"http://127.0.0.1:{_free_port()}"
+    async with MomentoClient(token, base_url=base_url, token_in_query=True) as client:
+        with pytest.raises(MomentoConnectionError) as caught:
+            await client.get(CACHE, "k")
+    assert caught.value.status_code is None
+    assert caught.value.method == "GET"
+    assert token not in str(caught.value)
+    assert token not in repr(caught.value)
+
+
+async def test_a_silent_server_raises_timeout() -> None:
+    # A listening socket that never answers: the request is sent and no reply comes.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        async with MomentoClient("t", base_url=f"http://127.0.0.1:{port}", timeout=0.2) as client:
+            with pytest.raises(MomentoTimeoutError) as caught:
+                await client.get(CACHE, "k")
+    assert caught.value.method == "GET"
+    assert caught.value.status_code is None
+
+
+def test_every_error_is_a_momento_error() -> None:
+    for error_type in (
+        InvalidArgumentError,
+        AuthenticationError,
+        PermissionDeniedError,
+        CacheNotFoundError,
+        LimitExceededError,
+        ServerError,
+        MomentoTimeoutError,
+        MomentoConnectionError,
+    ):
+        assert issubclass(error_type, MomentoError)
+    assert issubclass(InvalidArgumentError, ValueError)
