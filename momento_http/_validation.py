@@ -36,7 +36,8 @@ def encode_name(name: object, what: str) -> str:
         what: What the name is ("cache" or "topic"), for the error message.
 
     Returns:
-        The name percent-encoded, `/` included.
+        The name percent-encoded, `/` included; `.` and `..` have their dots encoded too,
+        since URL normalisation would otherwise remove them as path steps.
 
     Raises:
         InvalidArgumentError: The name is not a non-empty `str`.
@@ -45,7 +46,8 @@ def encode_name(name: object, what: str) -> str:
         raise InvalidArgumentError(f"{what} name must be a str, not {type(name).__name__}")
     if not name:
         raise InvalidArgumentError(f"{what} name is empty")
-    return quote(_utf8(name, f"{what} name"), safe="")
+    encoded = quote(_utf8(name, f"{what} name"), safe="")
+    return encoded.replace(".", "%2E") if name in (".", "..") else encoded
 
 
 def encode_key(key: object) -> tuple[str, str]:

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import anyio
+import httpx
 import pytest
 from conftest import CACHE, ODD_CACHE, OTHER_CACHE, FakeClock
 
@@ -86,6 +87,17 @@ async def test_caches_are_separate(client: MomentoClient) -> None:
 async def test_a_cache_name_needing_escapes_works(client: MomentoClient) -> None:
     await client.set(ODD_CACHE, "k", b"odd")
     assert await client.get(ODD_CACHE, "k") == b"odd"
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+async def test_dot_names_are_not_removed_from_the_path(name: str) -> None:
+    async with (
+        LocalServer([name, "default-cache"]) as server,
+        MomentoClient(server.api_key, base_url=server.base_url, default_ttl=5) as client,
+    ):
+        await client.set(name, "k", b"in the dot cache")
+        assert await client.get(name, "k") == b"in the dot cache"
+        assert await client.get("default-cache", "k") is None
 
 
 @pytest.mark.parametrize("size", [0, 1, 1000, 64 * 1024])
@@ -187,3 +199,23 @@ async def test_the_token_may_travel_in_the_query(server: LocalServer) -> None:
     ) as client:
         await client.set(CACHE, "via-query", b"v")
         assert await client.get(CACHE, "via-query") == b"v"
+
+
+class CountingTransport(httpx.AsyncHTTPTransport):
+    def __init__(self) -> None:
+        super().__init__(local_address="127.0.0.1")
+        self.handled = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.handled += 1
+        return await super().handle_async_request(request)
+
+
+async def test_a_custom_transport_is_used(server: LocalServer) -> None:
+    transport = CountingTransport()
+    async with MomentoClient(
+        server.api_key, base_url=server.base_url, default_ttl=5, transport=transport
+    ) as client:
+        await client.set(CACHE, "via-transport", b"v")
+        assert await client.get(CACHE, "via-transport") == b"v"
+    assert transport.handled == 2

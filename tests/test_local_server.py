@@ -223,6 +223,7 @@ async def test_a_topic_scope_does_not_reach_other_topics(
         {"key": "k", "ttl_seconds": "1.5"},
         {"key": "k", "ttl_seconds": "soon"},
         {"key": "k", "ttl_seconds": "86401"},
+        {"key": "k", "ttl_seconds": "9" * 5000},
     ],
 )
 async def test_malformed_set_is_a_400(
@@ -232,6 +233,18 @@ async def test_malformed_set_is_a_400(
         f"/cache/{CACHE}", params=params, headers=auth(server.api_key), content=b"v"
     )
     assert response.status_code == 400, params
+
+
+@pytest.mark.parametrize("sequence_number", ["-1", "x", "9" * 5000])
+async def test_malformed_sequence_number_is_a_400(
+    server: LocalServer, http: httpx.AsyncClient, sequence_number: str
+) -> None:
+    response = await http.get(
+        f"/topics/{CACHE}/t",
+        params={"sequence_number": sequence_number},
+        headers=auth(server.api_key),
+    )
+    assert response.status_code == 400
 
 
 async def test_key_base64_is_accepted_padded_or_not_in_either_alphabet(

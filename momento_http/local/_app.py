@@ -90,9 +90,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+_MAX_INT_DIGITS = 18  # past this a number is nonsense here, and int() may refuse it
+
+
 def _non_negative_int(query: dict[str, str], name: str) -> int:
     text = query.get(name, "") or "0"
-    if not text.isascii() or not text.isdigit():
+    if not text.isascii() or not text.isdigit() or len(text) > _MAX_INT_DIGITS:
         raise _RejectError(400, f"{name} must be a non-negative integer")
     return int(text)
 
