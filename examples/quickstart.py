@@ -1,4 +1,4 @@
-"""Quickstart: set, get, delete, miss, and publish, one line per step.
+"""Quickstart: set, get, delete, miss, then publish and subscribe, one line per step.
 
 With `MOMENTO_API_KEY` set it runs against Momento (cache from `MOMENTO_CACHE_NAME`, default
 `default-cache`); without it, against a local Momento server started in this process.
@@ -11,8 +11,10 @@ from contextlib import AsyncExitStack
 
 import anyio
 
-from momento_http import MomentoClient
+from momento_http import Discontinuity, MomentoClient, Subscription, TopicItem
 from momento_http.local import LocalServer
+
+TOPIC = "news"
 
 
 async def main() -> None:
@@ -36,8 +38,40 @@ async def main() -> None:
         print("delete  greeting")
         value = await client.get(cache, "greeting")
         print(f"get     greeting -> {value!r} (a miss)")
-        await client.publish(cache, "news", "hello, subscribers")
-        print("publish news <- 'hello, subscribers'")
+
+        async with client.subscribe(cache, TOPIC) as subscription, anyio.create_task_group() as tg:
+            tg.start_soon(listen, subscription)
+            # A new subscription hears what is published once its first poll has reached the
+            # server: say hello until it has heard something. From then on its cursor makes
+            # sure it misses nothing.
+            await anyio.sleep(0.1)
+            while subscription.next_sequence_number == 0:
+                await publish(client, cache, "hello, subscribers")
+                await anyio.sleep(0.1)
+            for text in ("how are you?", "goodbye"):
+                await publish(client, cache, text)
+        print(
+            f"resume  from sequence_number={subscription.next_sequence_number}, "
+            f"sequence_page={subscription.sequence_page}"
+        )
+
+
+async def publish(client: MomentoClient, cache: str, text: str) -> None:
+    """Publish one text message and say so."""
+    await client.publish(cache, TOPIC, text)
+    print(f"publish {TOPIC} <- {text!r}")
+
+
+async def listen(subscription: Subscription) -> None:
+    """Print what the subscription yields until the goodbye."""
+    async for event in subscription:
+        match event:
+            case TopicItem(value=value, sequence_number=number):
+                print(f"receive {TOPIC} #{number} -> {value!r}")
+                if value == "goodbye":
+                    return
+            case Discontinuity(last_sequence_number=last, new_sequence_number=new):
+                print(f"missed  {TOPIC} messages after #{last}, resuming at #{new}")
 
 
 if __name__ == "__main__":

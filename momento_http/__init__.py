@@ -1,6 +1,6 @@
 """momento_http: an asyncio SDK for the Momento HTTP API, and a local Momento HTTP server."""
 
-from momento_http._client import DEFAULT_TIMEOUT, MomentoClient
+from momento_http._client import DEFAULT_POLL_TIMEOUT, DEFAULT_TIMEOUT, MomentoClient
 from momento_http._credentials import REGION_ENDPOINTS
 from momento_http._errors import (
     AuthenticationError,
@@ -14,13 +14,19 @@ from momento_http._errors import (
     PermissionDeniedError,
     ServerError,
 )
+from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
+from momento_http._retry import RetryPolicy
+from momento_http._subscription import Subscription
 
 __all__ = [
+    "DEFAULT_POLL_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "REGION_ENDPOINTS",
     "AuthenticationError",
     "CacheNotFoundError",
     "ClientClosedError",
+    "Discontinuity",
+    "Heartbeat",
     "InvalidArgumentError",
     "LimitExceededError",
     "MomentoClient",
@@ -28,5 +34,9 @@ __all__ = [
     "MomentoError",
     "MomentoTimeoutError",
     "PermissionDeniedError",
+    "RetryPolicy",
     "ServerError",
+    "Subscription",
+    "TopicEvent",
+    "TopicItem",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
+import weakref
 from datetime import timedelta
 from types import TracebackType
 from typing import Final
@@ -19,6 +20,8 @@ from momento_http._errors import (
     ServerError,
     error_from_response,
 )
+from momento_http._retry import RetryPolicy
+from momento_http._subscription import Subscription
 from momento_http._validation import (
     Key,
     Value,
@@ -28,10 +31,13 @@ from momento_http._validation import (
     ttl_seconds,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "MomentoClient"]
+__all__ = ["DEFAULT_POLL_TIMEOUT", "DEFAULT_TIMEOUT", "MomentoClient"]
 
 DEFAULT_TIMEOUT: Final = 5.0
 """Seconds a request may take, connect to last byte, unless the client is told otherwise."""
+
+DEFAULT_POLL_TIMEOUT: Final = 60.0
+"""Seconds a topic poll may wait for an answer before the subscription polls again."""
 
 _USER_AGENT: Final = "momento-http-python/0.1.0"
 _TEXT: Final = {"content-type": "text/plain"}
@@ -58,12 +64,20 @@ def _names_cache(error_message: str) -> bool:
     return "cache not found" in error_message.lower()
 
 
-def _check_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+def _check_timeout(timeout: float | httpx.Timeout, name: str) -> httpx.Timeout:
     if isinstance(timeout, httpx.Timeout):
         return timeout
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-        raise InvalidArgumentError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        raise InvalidArgumentError(f"{name} must be a positive number of seconds, not {timeout!r}")
     return httpx.Timeout(timeout)
+
+
+def _check_sequence(value: object, name: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidArgumentError(f"{name} must be a non-negative int or None, not {value!r}")
+    return value
 
 
 class MomentoClient:
@@ -86,9 +100,15 @@ class MomentoClient:
         base_url: A full base URL; plain `http://` is meant for local servers.
         default_ttl: The TTL `set` uses when a call gives none, in seconds or as a timedelta.
         timeout: Seconds (or an `httpx.Timeout`) each request may take.
+        poll_timeout: Seconds a topic poll may wait for an answer; reaching it just
+            means the subscription polls again.
+        retry: How subscriptions back off and how many failures in a row they accept
+            before raising.
         token_in_query: Send the token as the `token` query parameter instead of the
             `Authorization` header. The header is safer: query strings end up in logs.
-        transport: A custom httpx transport, for instance to route through a proxy.
+        transport: A custom httpx transport, for instance to route through a proxy. It
+            carries topic polls too, each holding a connection while it waits, so give it
+            a pool large enough for your subscriptions.
 
     Raises:
         InvalidArgumentError: An argument is malformed, or no base URL can be found.
@@ -103,6 +123,8 @@ class MomentoClient:
         base_url: str | httpx.URL | None = None,
         default_ttl: int | timedelta | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        poll_timeout: float = DEFAULT_POLL_TIMEOUT,
+        retry: RetryPolicy | None = None,
         token_in_query: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -118,12 +140,30 @@ class MomentoClient:
         self._url_prefix = str(self._base_url).rstrip("/")
         auth_headers = {} if token_in_query else {"authorization": credentials.token}
         self._auth_params = {"token": credentials.token} if token_in_query else {}
+        headers = {"user-agent": _USER_AGENT, **auth_headers}
         self._http = httpx.AsyncClient(
-            headers={"user-agent": _USER_AGENT, **auth_headers},
-            timeout=_check_timeout(timeout),
+            headers=headers,
+            timeout=_check_timeout(timeout, "timeout"),
             transport=transport,
             follow_redirects=False,
         )
+        # Each waiting poll holds a connection: polls get a pool of their own with no
+        # limit, so hundreds of subscriptions cannot starve get/set of connections.
+        self._poll_http = self._http
+        if transport is None:
+            self._poll_http = httpx.AsyncClient(
+                headers=headers,
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+                follow_redirects=False,
+            )
+        self._poll_timeouts = httpx.Timeout(
+            _check_timeout(poll_timeout, "poll_timeout").read,
+            connect=self._http.timeout.connect,
+        )
+        self._retry = retry if retry is not None else RetryPolicy()
+        if not isinstance(self._retry, RetryPolicy):
+            raise InvalidArgumentError("retry must be a RetryPolicy or None")
+        self._subscriptions: weakref.WeakSet[Subscription] = weakref.WeakSet()
         self._state = _State.UNOPENED
 
     @classmethod
@@ -135,6 +175,8 @@ class MomentoClient:
         base_url: str | httpx.URL | None = None,
         default_ttl: int | timedelta | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        poll_timeout: float = DEFAULT_POLL_TIMEOUT,
+        retry: RetryPolicy | None = None,
         token_in_query: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> MomentoClient:
@@ -146,6 +188,8 @@ class MomentoClient:
             base_url: See `MomentoClient`.
             default_ttl: See `MomentoClient`.
             timeout: See `MomentoClient`.
+            poll_timeout: See `MomentoClient`.
+            retry: See `MomentoClient`.
             token_in_query: See `MomentoClient`.
             transport: See `MomentoClient`.
 
@@ -162,6 +206,8 @@ class MomentoClient:
             base_url=base_url,
             default_ttl=default_ttl,
             timeout=timeout,
+            poll_timeout=poll_timeout,
+            retry=retry,
             token_in_query=token_in_query,
             transport=transport,
         )
@@ -193,11 +239,18 @@ class MomentoClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connections. Safe to call more than once."""
+        """Close the connections and end open subscriptions. Safe to call more than once.
+
+        A task iterating a subscription of this client gets `ClientClosedError`.
+        """
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
+        for subscription in list(self._subscriptions):
+            subscription._close(by_client=True)
         await self._http.aclose()
+        if self._poll_http is not self._http:
+            await self._poll_http.aclose()
 
     async def get(self, cache: str, key: Key) -> bytes | None:
         """Read a value.
@@ -275,11 +328,69 @@ class MomentoClient:
         Raises:
             MomentoError: The request failed; see the exception tree.
         """
-        path = f"/topics/{encode_name(cache, 'cache')}/{encode_name(topic, 'topic')}"
+        path = self._topic_path(cache, topic)
         headers = _TEXT if isinstance(value, str) else _BINARY
         body = encode_value(value)
         response = await self._send("POST", path, body=body, headers=headers)
         self._expect_success(response)
+
+    def subscribe(
+        self,
+        cache: str,
+        topic: str,
+        *,
+        sequence_number: int | None = None,
+        sequence_page: int | None = None,
+        heartbeats: bool = False,
+    ) -> Subscription:
+        """Open a subscription to a topic; iterate it with `async for`.
+
+        Args:
+            cache: The name of the cache the topic lives in.
+            topic: The topic name.
+            sequence_number: Where to resume: a `next_sequence_number` saved from an
+                earlier subscription. None starts with the next message published.
+            sequence_page: The `sequence_page` saved with it, if any.
+            heartbeats: Also yield `Heartbeat` events when the server sends them.
+
+        Returns:
+            The subscription, an async context manager and async iterator of `TopicItem`,
+            `Discontinuity` (and `Heartbeat`, when asked for).
+
+        Raises:
+            InvalidArgumentError: An argument is malformed.
+            ClientClosedError: The client is closed.
+        """
+        path = self._topic_path(cache, topic)
+        start = _check_sequence(sequence_number, "sequence_number")
+        page = _check_sequence(sequence_page, "sequence_page") or None
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("this MomentoClient is closed")
+
+        async def poll(query: dict[str, str]) -> httpx.Response | None:
+            return await self._poll(path, query)
+
+        subscription = Subscription(
+            poll,
+            sequence_number=start,
+            sequence_page=page,
+            heartbeats=bool(heartbeats),
+            retry=self._retry,
+        )
+        self._subscriptions.add(subscription)
+        return subscription
+
+    async def _poll(self, path: str, query: dict[str, str]) -> httpx.Response | None:
+        """One long poll; None when it read nothing in `poll_timeout`, which is no error."""
+        try:
+            return await self._send("GET", path, params=query, poll=True)
+        except MomentoTimeoutError as error:
+            if isinstance(error.__cause__, httpx.ReadTimeout):
+                return None
+            raise
+
+    def _topic_path(self, cache: str, topic: str) -> str:
+        return f"/topics/{encode_name(cache, 'cache')}/{encode_name(topic, 'topic')}"
 
     def _cache_path(self, cache: str) -> str:
         return f"/cache/{encode_name(cache, 'cache')}"
@@ -293,6 +404,7 @@ class MomentoClient:
         params: dict[str, str] | None = None,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
+        poll: bool = False,
     ) -> httpx.Response:
         """Send one request and read its whole body, turning transport failures into ours."""
         if self._state is _State.CLOSED:
@@ -302,9 +414,15 @@ class MomentoClient:
             query[key_param[0]] = key_param[1]
         query.update(self._auth_params)
         url = self._url_prefix + path
+        http, timeout = (self._poll_http, self._poll_timeouts) if poll else (self._http, None)
         try:
-            return await self._http.request(
-                method, url, params=query, content=body, headers=headers
+            return await http.request(
+                method,
+                url,
+                params=query,
+                content=body,
+                headers=headers,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.TimeoutException as error:
             raise MomentoTimeoutError(

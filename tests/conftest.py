@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from momento_http import MomentoClient
-from momento_http.local import Limits, LocalServer
+from momento_http.local import LocalServer, Settings
 
 CACHE = "test-cache"
 OTHER_CACHE = "other-cache"
@@ -37,9 +37,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[LocalServer]:
-    limits = Limits(poll_hold_seconds=POLL_HOLD_SECONDS)
+    settings = Settings(poll_hold_seconds=POLL_HOLD_SECONDS)
     caches = [CACHE, OTHER_CACHE, ODD_CACHE, *REFERENCE_CACHES]
-    with LocalServer(caches, limits=limits) as running:
+    with LocalServer(caches, settings=settings) as running:
         yield running
 
 
@@ -57,7 +57,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def clocked_server(clock: FakeClock) -> Iterator[LocalServer]:
     """A server of its own whose time the test controls."""
-    with LocalServer([CACHE], clock=clock, limits=Limits(poll_hold_seconds=0.2)) as running:
+    with LocalServer([CACHE], clock=clock, settings=Settings(poll_hold_seconds=0.2)) as running:
         yield running
 
 

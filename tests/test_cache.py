@@ -16,7 +16,7 @@ from momento_http import (
     InvalidArgumentError,
     MomentoClient,
 )
-from momento_http.local import Limits, LocalServer
+from momento_http.local import LocalServer, Settings
 
 AWKWARD_KEYS: list[str | bytes] = [
     "plain",
@@ -116,7 +116,7 @@ async def test_text_values_are_stored_as_utf8(client: MomentoClient) -> None:
 
 async def test_largest_item_fits_and_one_byte_more_does_not(client: MomentoClient) -> None:
     key = "big"
-    room = Limits().max_item_bytes - len(key)
+    room = Settings().max_item_bytes - len(key)
     value = b"\xab" * room
     await client.set(CACHE, key, value)
     assert await client.get(CACHE, key) == value

@@ -17,9 +17,9 @@ from conftest import CACHE, OTHER_CACHE, FakeClock, unique
 from momento_http.local import (
     CachePermission,
     CacheRole,
-    Limits,
     LocalServer,
     Permission,
+    Settings,
     TopicPermission,
     TopicRole,
 )
@@ -301,9 +301,9 @@ async def test_wrong_method_is_a_405(server: LocalServer, http: httpx.AsyncClien
 
 
 async def test_least_recently_used_items_are_evicted_past_the_memory_budget() -> None:
-    limits = Limits(max_memory_bytes=1000)
+    settings = Settings(max_memory_bytes=1000)
     async with (
-        LocalServer([CACHE], limits=limits) as server,
+        LocalServer([CACHE], settings=settings) as server,
         httpx.AsyncClient(base_url=server.base_url, headers=auth(server.api_key)) as http,
     ):
 
@@ -324,9 +324,9 @@ async def test_least_recently_used_items_are_evicted_past_the_memory_budget() ->
 
 
 async def test_expired_items_make_room_before_live_ones_are_evicted(clock: FakeClock) -> None:
-    limits = Limits(max_memory_bytes=1000)
+    settings = Settings(max_memory_bytes=1000)
     async with (
-        LocalServer([CACHE], limits=limits, clock=clock) as server,
+        LocalServer([CACHE], settings=settings, clock=clock) as server,
         httpx.AsyncClient(base_url=server.base_url, headers=auth(server.api_key)) as http,
     ):
         for key, ttl in (("short", 1), ("long-1", 60), ("long-2", 60)):
@@ -390,7 +390,7 @@ async def test_text_plain_that_is_not_utf8_is_a_400(
 
 
 async def test_publish_size_limit(server: LocalServer, http: httpx.AsyncClient) -> None:
-    limit = Limits().max_publish_bytes
+    limit = Settings().max_publish_bytes
     ok = await http.post(
         f"/topics/{CACHE}/sized", headers=auth(server.api_key), content=b"x" * limit
     )
@@ -403,7 +403,7 @@ async def test_publish_size_limit(server: LocalServer, http: httpx.AsyncClient) 
 
 async def test_a_poll_older_than_the_ring_starts_with_a_discontinuity() -> None:
     async with (
-        LocalServer([CACHE], limits=Limits(topic_ring_size=5)) as server,
+        LocalServer([CACHE], settings=Settings(topic_ring_size=5)) as server,
         httpx.AsyncClient(base_url=server.base_url) as http,
     ):
         for index in range(1, 9):
@@ -484,7 +484,7 @@ def test_the_command_line_serves_and_prints_its_url_and_token() -> None:
             assert process.wait(timeout=10) == 0
 
 
-def test_the_command_line_rejects_bad_limits() -> None:
+def test_the_command_line_rejects_bad_settings() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "momento_http.local", "--max-item-bytes", "0"],
         capture_output=True,
@@ -493,4 +493,4 @@ def test_the_command_line_rejects_bad_limits() -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert "max_item_bytes must be a positive int" in result.stderr
+    assert "max_item_bytes must be a positive number" in result.stderr

@@ -13,8 +13,8 @@ from momento_http.local._auth import (
     TopicRole,
 )
 from momento_http.local._faults import Fault
-from momento_http.local._limits import DEFAULT_CACHE, Limits
 from momento_http.local._server import LocalServer
+from momento_http.local._settings import DEFAULT_CACHE, Settings
 
 __all__ = [
     "ALL_PERMISSIONS",
@@ -22,9 +22,9 @@ __all__ = [
     "CachePermission",
     "CacheRole",
     "Fault",
-    "Limits",
     "LocalServer",
     "Permission",
+    "Settings",
     "TopicPermission",
     "TopicRole",
 ]

@@ -18,8 +18,8 @@ from anyio.lowlevel import EventLoopToken
 from momento_http.local._auth import Action, Identity, TokenAuthority, TokenError
 from momento_http.local._cache_store import CacheStore
 from momento_http.local._faults import FaultInjector
-from momento_http.local._limits import Limits
-from momento_http.local._topic_store import Gap, Message, TopicStore
+from momento_http.local._settings import Settings
+from momento_http.local._topic_store import Entry, Gap, Heartbeat, TopicStore
 
 __all__ = ["LocalMomentoApp"]
 
@@ -141,34 +141,46 @@ def _declared_length(scope: Scope) -> int:
     return int(text) if text is not None and text.isdigit() else 0
 
 
-def _topic_json(entries: Iterable[Message | Gap]) -> bytes:
-    items: list[dict[str, Any]] = []
-    for entry in entries:
-        if isinstance(entry, Gap):
-            items.append(
-                {
-                    "discontinuity": {
-                        "last_topic_sequence": entry.last_sequence_number,
-                        "new_topic_sequence": entry.new_sequence_number,
-                        "new_sequence_page": entry.new_sequence_page,
-                    }
-                }
-            )
-            continue
-        value = (
-            {"text": entry.value}
-            if isinstance(entry.value, str)
-            else {"binary": base64.b64encode(entry.value).decode("ascii")}
-        )
-        item: dict[str, Any] = {
-            "topic_sequence_number": entry.sequence_number,
-            "sequence_page": entry.sequence_page,
-            "value": value,
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    if isinstance(entry, Heartbeat):
+        return {"heartbeat": {}}
+    if isinstance(entry, Gap):
+        return {
+            "discontinuity": {
+                "last_topic_sequence": entry.last_sequence_number,
+                "new_topic_sequence": entry.new_sequence_number,
+                "new_sequence_page": entry.new_sequence_page,
+            }
         }
-        if entry.publisher_id is not None:
-            item["publisher_id"] = entry.publisher_id
-        items.append({"item": item})
-    return json.dumps({"items": items}, separators=(",", ":")).encode()
+    value = (
+        {"text": entry.value}
+        if isinstance(entry.value, str)
+        else {"binary": base64.b64encode(entry.value).decode("ascii")}
+    )
+    item: dict[str, Any] = {
+        "topic_sequence_number": entry.sequence_number,
+        "sequence_page": entry.sequence_page,
+        "value": value,
+    }
+    if entry.publisher_id is not None:
+        item["publisher_id"] = entry.publisher_id
+    return {"item": item}
+
+
+def _with_unknown_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """The same item with a field no client knows at each level."""
+    ((kind, body),) = item.items()
+    return {kind: {**body, "x_future_field": [1, "two"]}, "x_future_sibling": True}
+
+
+def _topic_json(entries: Iterable[Entry], extra_fields: bool) -> bytes:
+    items = [_entry_json(entry) for entry in entries]
+    answer: dict[str, Any] = {"items": items}
+    if extra_fields:
+        items[:] = [_with_unknown_fields(item) for item in items]
+        items.insert(0, {"x_future_kind": {"anything": 1}})
+        answer["x_future_top_level"] = {"ignored": True}
+    return json.dumps(answer, separators=(",", ":")).encode()
 
 
 def _message_value(body: bytes, content_type: str | None) -> str | bytes:
@@ -193,7 +205,7 @@ class LocalMomentoApp:
 
     Args:
         caches: The caches that exist.
-        limits: The limits to enforce.
+        settings: The limits to enforce and how topics behave.
         authority: Checks tokens.
         faults: Rules that make matching requests fail.
         clock: Gives the time in epoch seconds; tests may pass one they control.
@@ -202,18 +214,24 @@ class LocalMomentoApp:
     def __init__(
         self,
         caches: Iterable[str],
-        limits: Limits,
+        settings: Settings,
         authority: TokenAuthority,
         faults: FaultInjector,
         clock: Callable[[], float],
     ) -> None:
         self._caches = frozenset(caches)
-        self._limits = limits
+        self._settings = settings
         self._authority = authority
         self._faults = faults
         self._clock = clock
-        self._items = CacheStore(limits.max_memory_bytes)
-        self._topics = TopicStore(limits.topic_ring_size, self._new_page)
+        self._items = CacheStore(settings.max_memory_bytes)
+        self._topics = TopicStore(
+            ring_size=settings.topic_ring_size,
+            idle_seconds=settings.topic_idle_seconds,
+            batch_size=settings.poll_batch_size,
+            clock=clock,
+            new_page=self._new_page,
+        )
         self._last_page = 0
         self.event_loop_token: EventLoopToken | None = None
 
@@ -241,7 +259,9 @@ class LocalMomentoApp:
         except Exception:
             _log.exception("the local server failed on %s %s", scope["method"], scope["path"])
             response = _Response(500, b"internal server error", (_TEXT_TYPE,))
-        headers = [*response.headers, (b"content-length", str(len(response.body)).encode())]
+        headers = list(response.headers)
+        if response.status != 204:  # noqa: PLR2004 - a 204 carries no Content-Length
+            headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
@@ -274,10 +294,11 @@ class LocalMomentoApp:
             return _Response(405, b"Method Not Allowed", (_TEXT_TYPE, allow))
         fault = self._faults.take(method, cache, topic)
         if fault is not None:
-            headers = [_TEXT_TYPE]
+            headers = [(b"content-type", fault.content_type.encode("latin-1"))]
             if fault.retry_after is not None:
                 headers.append((b"retry-after", f"{fault.retry_after:g}".encode()))
-            return _Response(fault.status, fault.message.encode(), tuple(headers))
+            body = b"" if fault.status == 204 else fault.body  # noqa: PLR2004
+            return _Response(fault.status, body, tuple(headers))
         query = _query(scope["query_string"])
         identity = self._authenticate(scope, query)
         request = _Request(method, cache, topic, query, identity)
@@ -323,14 +344,14 @@ class LocalMomentoApp:
         if "ttl_seconds" not in request.query:
             raise _RejectError(400, "ttl_seconds is required")
         ttl = _non_negative_int(request.query, "ttl_seconds")
-        if not 0 < ttl <= self._limits.max_ttl_seconds:
+        if not 0 < ttl <= self._settings.max_ttl_seconds:
             raise _RejectError(
-                400, f"ttl_seconds must be between 1 and {self._limits.max_ttl_seconds}"
+                400, f"ttl_seconds must be between 1 and {self._settings.max_ttl_seconds}"
             )
-        room = self._limits.max_item_bytes - len(key)
+        room = self._settings.max_item_bytes - len(key)
         if _declared_length(scope) > room:
             raise _RejectError(
-                413, f"the item exceeds the limit of {self._limits.max_item_bytes} bytes"
+                413, f"the item exceeds the limit of {self._settings.max_item_bytes} bytes"
             )
         value = await _read_body(receive, room, "the item with its key")
         self._items.set(request.cache, key, value, now + ttl, now)
@@ -340,7 +361,7 @@ class LocalMomentoApp:
         assert request.topic is not None
         if request.method == "POST":
             self._authorize(request, Action.TOPIC_PUBLISH)
-            limit = self._limits.max_publish_bytes
+            limit = self._settings.max_publish_bytes
             if _declared_length(scope) > limit:
                 raise _RejectError(413, f"the message exceeds the limit of {limit} bytes")
             body = await _read_body(receive, limit, "the message")
@@ -350,7 +371,7 @@ class LocalMomentoApp:
         self._authorize(request, Action.TOPIC_SUBSCRIBE)
         sequence_number = _non_negative_int(request.query, "sequence_number")
         sequence_page = _non_negative_int(request.query, "sequence_page")
-        entries: list[Message | Gap] | None = None
+        entries: list[Entry] | None = None
         async with anyio.create_task_group() as group:
             group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
             entries = await self._topics.poll(
@@ -358,12 +379,14 @@ class LocalMomentoApp:
                 request.topic,
                 sequence_number,
                 sequence_page,
-                self._limits.poll_hold_seconds,
+                hold=self._settings.poll_hold_seconds,
+                heartbeat=self._settings.heartbeat_seconds,
             )
             group.cancel_scope.cancel()
         if entries is None:
             raise _ClientGoneError
-        return _Response(200, _topic_json(entries), (_JSON_TYPE,))
+        body = _topic_json(entries, self._settings.extra_fields)
+        return _Response(200, body, (_JSON_TYPE,))
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import fields
 
-from momento_http.local._limits import DEFAULT_CACHE, Limits
 from momento_http.local._server import LocalServer
+from momento_http.local._settings import DEFAULT_CACHE, Settings
 
 __all__ = ["main"]
 
-_DEFAULTS = Limits()
+_DEFAULTS = Settings()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,19 +31,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token", help="a fixed token with every permission (default: mint one and print it)"
     )
-    limits = parser.add_argument_group("limits")
-    for name, kind in (
-        ("max_item_bytes", int),
-        ("max_ttl_seconds", int),
-        ("max_publish_bytes", int),
-        ("max_memory_bytes", int),
-        ("topic_ring_size", int),
-        ("poll_hold_seconds", float),
-    ):
-        default = getattr(_DEFAULTS, name)
-        limits.add_argument(
-            "--" + name.replace("_", "-"), type=kind, default=default, help=f"(default {default})"
-        )
+    settings = parser.add_argument_group("settings (see momento_http.local.Settings)")
+    for field in fields(Settings):
+        default = getattr(_DEFAULTS, field.name)
+        flag = "--" + field.name.replace("_", "-")
+        if field.type == "bool":
+            settings.add_argument(flag, action="store_true")
+        else:
+            kind = int if field.type == "int" else float
+            settings.add_argument(flag, type=kind, default=default, help=f"(default {default})")
     return parser
 
 
@@ -58,20 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        limits = Limits(
-            max_item_bytes=args.max_item_bytes,
-            max_ttl_seconds=args.max_ttl_seconds,
-            max_publish_bytes=args.max_publish_bytes,
-            max_memory_bytes=args.max_memory_bytes,
-            topic_ring_size=args.topic_ring_size,
-            poll_hold_seconds=args.poll_hold_seconds,
-        )
+        settings = Settings(**{field.name: getattr(args, field.name) for field in fields(Settings)})
         server = LocalServer(
             args.caches or [DEFAULT_CACHE],
             host=args.host,
             port=args.port,
             token=args.token,
-            limits=limits,
+            settings=settings,
         )
 
         def announce() -> None:

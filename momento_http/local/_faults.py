@@ -1,4 +1,4 @@
-"""Fault rules: make the next matching requests fail with a chosen status."""
+"""Fault rules: answer the next matching requests with a chosen status and body."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ __all__ = ["Fault", "FaultInjector"]
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """Answer the next `count` matching requests with `status` instead of serving them.
+    """Answer the next `count` matching requests with a canned response instead of serving them.
+
+    Usually an error status; a `200` with a body of your own makes a poll answer anything,
+    malformed JSON included.
 
     Attributes:
         status: The HTTP status to answer with.
         message: The response body.
+        content_type: The response's `Content-Type`.
         retry_after: Seconds for a `Retry-After` header, when set.
         method: Match only this HTTP method (any when None).
         cache: Match only requests naming this cache (any when None).
@@ -23,7 +27,8 @@ class Fault:
     """
 
     status: int
-    message: str = "injected fault"
+    message: str | bytes = "injected fault"
+    content_type: str = "text/plain; charset=utf-8"
     retry_after: float | None = None
     method: str | None = None
     cache: str | None = None
@@ -31,12 +36,17 @@ class Fault:
     count: int = 1
 
     def __post_init__(self) -> None:
-        if not 400 <= self.status <= 599:  # noqa: PLR2004
-            raise ValueError(f"a fault's status must be 4xx or 5xx, not {self.status}")
+        if not 200 <= self.status <= 599:  # noqa: PLR2004
+            raise ValueError(f"a fault's status must be from 200 to 599, not {self.status}")
         if self.count < 1:
             raise ValueError("a fault's count must be at least 1")
         if self.method is not None:
             object.__setattr__(self, "method", self.method.upper())
+
+    @property
+    def body(self) -> bytes:
+        """The response body as bytes."""
+        return self.message.encode() if isinstance(self.message, str) else self.message
 
     def matches(self, method: str, cache: str, topic: str | None) -> bool:
         """Whether a request falls under this rule."""

@@ -17,11 +17,12 @@ import uvicorn
 from momento_http.local._app import LocalMomentoApp
 from momento_http.local._auth import ALL_PERMISSIONS, Permission, TokenAuthority
 from momento_http.local._faults import Fault, FaultInjector
-from momento_http.local._limits import DEFAULT_CACHE, Limits
+from momento_http.local._settings import DEFAULT_CACHE, Settings
 
 __all__ = ["LocalServer"]
 
 _START_TIMEOUT = 10.0
+_LISTEN_BACKLOG = 4096  # a thousand subscribers may connect at once
 
 
 class LocalServer:
@@ -37,7 +38,7 @@ class LocalServer:
         host: The address to listen on.
         port: The port to listen on; 0 picks a free one.
         token: A fixed token with every permission, accepted as it is.
-        limits: The limits to enforce.
+        settings: The limits to enforce and how topics behave.
         clock: Gives the time in epoch seconds, for TTLs and token expiry; tests may pass
             one they can move forward.
     """
@@ -49,7 +50,7 @@ class LocalServer:
         host: str = "127.0.0.1",
         port: int = 0,
         token: str | None = None,
-        limits: Limits | None = None,
+        settings: Settings | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(caches, str):
@@ -65,7 +66,7 @@ class LocalServer:
         self._authority = TokenAuthority([token] if token is not None else [])
         self._faults = FaultInjector()
         self._app = LocalMomentoApp(
-            self._caches, limits or Limits(), self._authority, self._faults, clock
+            self._caches, settings or Settings(), self._authority, self._faults, clock
         )
         self._api_key = token if token is not None else self.mint_api_key()
         self._uvicorn: uvicorn.Server | None = None
@@ -132,7 +133,9 @@ class LocalServer:
     def _bind(self) -> tuple[uvicorn.Server, socket.socket]:
         """Listen on the socket and make the uvicorn server that will serve it."""
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        sock = socket.create_server((self._host, self._port), family=family)
+        sock = socket.create_server(
+            (self._host, self._port), family=family, backlog=_LISTEN_BACKLOG
+        )
         # uvicorn writes a response's head and body separately; without TCP_NODELAY (which
         # accepted sockets inherit) Nagle holds the body for the client's delayed ACK, ~40 ms.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,225 @@
+"""Subscription: the long-poll loop, the cursor, and resuming after failures.
+
+The subscription pulls: a poll is sent only while a caller awaits the next event, so no
+task runs in the background, and breaking out of `async for` leaves nothing in flight.
+The cursor moves only as events are handed to the caller, so the position it reports is
+always just after the last event yielded, whatever is still buffered.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from types import TracebackType
+
+import anyio
+import httpx
+
+from momento_http._errors import (
+    ClientClosedError,
+    LimitExceededError,
+    MomentoConnectionError,
+    MomentoError,
+    MomentoTimeoutError,
+    ServerError,
+    error_from_response,
+)
+from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
+from momento_http._poll_parsing import MalformedResponseError, parse_poll
+from momento_http._retry import RetryPolicy
+
+__all__ = ["PollFunction", "Subscription"]
+
+PollFunction = Callable[[dict[str, str]], Awaitable[httpx.Response | None]]
+"""Sends one poll with these query parameters; None when the read timed out quietly."""
+
+_TRANSIENT = (MomentoConnectionError, MomentoTimeoutError, ServerError, LimitExceededError)
+
+
+class Subscription:
+    """An open subscription to a topic: an async iterator of `TopicEvent`.
+
+    Use it as an async context manager and iterate it:
+
+        async with client.subscribe("cache", "topic") as subscription:
+            async for event in subscription:
+                ...
+
+    Transient failures (connection errors, timeouts, 5xx, 429, malformed answers) are
+    retried from the cursor with backoff, unseen by the caller, until `retry.max_attempts`
+    fail in a row; errors that retrying cannot fix (400, 401, 403, 404) are raised at
+    once. The same (page, sequence number) is never yielded twice, and a gap in the
+    numbers is always announced by a `Discontinuity`.
+
+    Create one with `MomentoClient.subscribe`.
+    """
+
+    def __init__(
+        self,
+        poll: PollFunction,
+        *,
+        sequence_number: int,
+        sequence_page: int | None,
+        heartbeats: bool,
+        retry: RetryPolicy,
+    ) -> None:
+        self._poll = poll
+        self._next = sequence_number
+        self._page = sequence_page
+        self._heartbeats = heartbeats
+        self._retry = retry
+        self._received: deque[TopicEvent] = deque()  # parsed, not yet checked against the cursor
+        self._ready: deque[TopicEvent] = deque()  # checked, to be yielded in order
+        self._closed = False
+        self._closed_by_client = False
+        self._in_flight: anyio.CancelScope | None = None
+        self._iterating = False
+
+    @property
+    def next_sequence_number(self) -> int:
+        """The number to resume from: one past the last message yielded (0: the next one)."""
+        return self._next
+
+    @property
+    def sequence_page(self) -> int | None:
+        """The page of the last message yielded, or None while it is unknown."""
+        return self._page
+
+    @property
+    def closed(self) -> bool:
+        """Whether the subscription has ended."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        return (
+            f"Subscription(next_sequence_number={self._next}, sequence_page={self._page}, "
+            f"closed={self._closed})"
+        )
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """End the subscription, cutting off a poll in flight at once. Safe to repeat."""
+        self._close()
+
+    def _close(self, *, by_client: bool = False) -> None:
+        self._closed = True
+        self._closed_by_client = self._closed_by_client or by_client
+        if self._in_flight is not None:
+            self._in_flight.cancel()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> TopicEvent:
+        if self._iterating:
+            raise RuntimeError("another task is already waiting on this subscription")
+        self._iterating = True
+        try:
+            while True:
+                if self._closed_by_client:
+                    raise ClientClosedError("the client of this subscription was closed")
+                if self._closed:
+                    raise StopAsyncIteration
+                if self._ready:
+                    return self._advance(self._ready.popleft())
+                if self._received:
+                    self._ready.extend(self._check(self._received.popleft()))
+                    continue
+                await self._fetch()
+        finally:
+            self._iterating = False
+
+    def _check(self, event: TopicEvent) -> list[TopicEvent]:
+        """What the caller should see of one received event, given the cursor."""
+        if isinstance(event, Heartbeat):
+            return [event] if self._heartbeats else []
+        if isinstance(event, Discontinuity):
+            page = event.new_sequence_page or self._page
+            stale = (
+                page == self._page and self._next > 0 and event.new_sequence_number <= self._next
+            )
+            # A stale notice announces nothing this subscription has not already passed.
+            return [] if stale else [replace(event, new_sequence_page=page)]
+        return self._check_item(event)
+
+    def _check_item(self, event: TopicItem) -> list[TopicEvent]:
+        page = event.sequence_page or self._page
+        item = event if event.sequence_page == page else replace(event, sequence_page=page)
+        if self._next == 0:  # no cursor yet: the first message sets it
+            return [item]
+        new_page = self._page is not None and page != self._page
+        if not new_page and event.sequence_number < self._next:
+            return []  # seen already: the server repeated it
+        if new_page or event.sequence_number > self._next:
+            return [Discontinuity(self._next - 1, event.sequence_number, page), item]
+        return [item]
+
+    def _advance(self, event: TopicEvent) -> TopicEvent:
+        """Move the cursor past an event as it is handed to the caller."""
+        if isinstance(event, TopicItem):
+            self._next, self._page = event.sequence_number + 1, event.sequence_page
+        elif isinstance(event, Discontinuity):
+            self._next, self._page = event.new_sequence_number, event.new_sequence_page
+        return event
+
+    def _query(self) -> dict[str, str]:
+        query = {"sequence_number": str(self._next)}
+        if self._page is not None:
+            query["sequence_page"] = str(self._page)
+        return query
+
+    async def _fetch(self) -> None:
+        """Poll until something arrives, retrying transient failures; or until closed."""
+        failures = 0
+        with anyio.CancelScope() as scope:
+            self._in_flight = scope
+            try:
+                while not self._closed:
+                    try:
+                        events = await self._poll_once()
+                    except _TRANSIENT as error:
+                        failures += 1
+                        if failures >= self._retry.max_attempts:
+                            raise
+                        retry_after = getattr(error, "retry_after", None)
+                        await anyio.sleep(self._retry.delay(failures, retry_after))
+                        continue
+                    failures = 0
+                    if events:
+                        self._received.extend(events)
+                        return
+            finally:
+                self._in_flight = None
+
+    async def _poll_once(self) -> list[TopicEvent]:
+        response = await self._poll(self._query())
+        if response is None or response.status_code == httpx.codes.NO_CONTENT:
+            return []
+        if response.status_code != httpx.codes.OK:
+            if response.is_success:
+                raise _unexpected(response, f"unexpected status {response.status_code}")
+            raise error_from_response(response)
+        try:
+            return parse_poll(response.content)
+        except MalformedResponseError as error:
+            raise _unexpected(response, f"malformed poll answer: {error}") from None
+
+
+def _unexpected(response: httpx.Response, message: str) -> MomentoError:
+    return ServerError(
+        message,
+        status_code=response.status_code,
+        method=response.request.method,
+        url=response.request.url,
+    )

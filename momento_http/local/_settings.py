@@ -1,0 +1,56 @@
+"""The local server's settings: Momento's limits, and how topics behave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+__all__ = ["DEFAULT_CACHE", "Settings"]
+
+DEFAULT_CACHE = "default-cache"
+
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the local server enforces and how its topics behave; defaults follow Momento.
+
+    Attributes:
+        max_item_bytes: Largest item, key and value together.
+        max_ttl_seconds: Longest TTL a `set` may ask for.
+        max_publish_bytes: Largest published message.
+        max_memory_bytes: Total size of all items (keys and values); past it the least
+            recently used items are evicted.
+        topic_ring_size: How many recent messages each topic keeps for pollers; a poll
+            asking for an older one gets a discontinuity first.
+        topic_idle_seconds: A topic with no publish and no poll for this long is dropped;
+            its next use starts a new sequence page.
+        poll_hold_seconds: How long a poll with nothing to return is held before it is
+            answered with no items.
+        poll_batch_size: The most items one poll answer carries.
+        heartbeat_seconds: When set, a poll that waits this long with nothing to return
+            is answered with a heartbeat item instead of waiting on.
+        extra_fields: Add fields and item kinds a client does not know to every poll
+            answer, to test that clients ignore them.
+    """
+
+    max_item_bytes: int = 5 * _MIB
+    max_ttl_seconds: int = 24 * 60 * 60
+    max_publish_bytes: int = 4 * 1024
+    max_memory_bytes: int = 256 * _MIB
+    topic_ring_size: int = 1000
+    topic_idle_seconds: float = 600.0
+    poll_hold_seconds: float = 30.0
+    poll_batch_size: int = 100
+    heartbeat_seconds: float | None = None
+    extra_fields: bool = False
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name == "extra_fields" or value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ValueError(f"{field.name} must be a positive number, not {value!r}")
+            if field.type == "int" and not isinstance(value, int):
+                raise ValueError(f"{field.name} must be a whole number, not {value!r}")
