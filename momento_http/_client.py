@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
-import weakref
+import ssl
 from datetime import timedelta
 from types import TracebackType
 from typing import Final
@@ -15,11 +15,11 @@ from momento_http._credentials import parse_api_key, resolve_base_url
 from momento_http._errors import (
     ClientClosedError,
     InvalidArgumentError,
-    MomentoConnectionError,
-    MomentoTimeoutError,
     ServerError,
     error_from_response,
+    transport_errors,
 )
+from momento_http._poll_channel import PollChannel
 from momento_http._retry import RetryPolicy
 from momento_http._subscription import Subscription
 from momento_http._validation import (
@@ -147,15 +147,8 @@ class MomentoClient:
             transport=transport,
             follow_redirects=False,
         )
-        # Each waiting poll holds a connection: polls get a pool of their own with no
-        # limit, so hundreds of subscriptions cannot starve get/set of connections.
-        self._poll_http = self._http
-        if transport is None:
-            self._poll_http = httpx.AsyncClient(
-                headers=headers,
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
-                follow_redirects=False,
-            )
+        self._transport = transport
+        self._ssl_context: ssl.SSLContext | None = None  # made at the first subscribe
         self._poll_timeouts = httpx.Timeout(
             _check_timeout(poll_timeout, "poll_timeout").read,
             connect=self._http.timeout.connect,
@@ -163,7 +156,7 @@ class MomentoClient:
         self._retry = retry if retry is not None else RetryPolicy()
         if not isinstance(self._retry, RetryPolicy):
             raise InvalidArgumentError("retry must be a RetryPolicy or None")
-        self._subscriptions: weakref.WeakSet[Subscription] = weakref.WeakSet()
+        self._subscriptions: set[Subscription] = set()
         self._state = _State.UNOPENED
 
     @classmethod
@@ -247,10 +240,8 @@ class MomentoClient:
             return
         self._state = _State.CLOSED
         for subscription in list(self._subscriptions):
-            subscription._close(by_client=True)
+            await subscription._end(by_client=True)
         await self._http.aclose()
-        if self._poll_http is not self._http:
-            await self._poll_http.aclose()
 
     async def get(self, cache: str, key: Key) -> bytes | None:
         """Read a value.
@@ -366,28 +357,28 @@ class MomentoClient:
         page = _check_sequence(sequence_page, "sequence_page") or None
         if self._state is _State.CLOSED:
             raise ClientClosedError("this MomentoClient is closed")
+        url = self._url_prefix + path
 
-        async def poll(query: dict[str, str]) -> httpx.Response | None:
-            return await self._poll(path, query)
+        def build_poll(query: dict[str, str]) -> httpx.Request:
+            return self._http.build_request(
+                "GET", url, params={**query, **self._auth_params}, timeout=self._poll_timeouts
+            )
 
+        # Each subscription polls over a connection of its own (see PollChannel), so
+        # waiting polls never hold the connections get and set need.
+        if self._transport is None and self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        channel = PollChannel(build_poll, ssl_context=self._ssl_context, transport=self._transport)
         subscription = Subscription(
-            poll,
+            channel,
             sequence_number=start,
             sequence_page=page,
             heartbeats=bool(heartbeats),
             retry=self._retry,
+            on_end=self._subscriptions.discard,
         )
         self._subscriptions.add(subscription)
         return subscription
-
-    async def _poll(self, path: str, query: dict[str, str]) -> httpx.Response | None:
-        """One long poll; None when it read nothing in `poll_timeout`, which is no error."""
-        try:
-            return await self._send("GET", path, params=query, poll=True)
-        except MomentoTimeoutError as error:
-            if isinstance(error.__cause__, httpx.ReadTimeout):
-                return None
-            raise
 
     def _topic_path(self, cache: str, topic: str) -> str:
         return f"/topics/{encode_name(cache, 'cache')}/{encode_name(topic, 'topic')}"
@@ -404,7 +395,6 @@ class MomentoClient:
         params: dict[str, str] | None = None,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
-        poll: bool = False,
     ) -> httpx.Response:
         """Send one request and read its whole body, turning transport failures into ours."""
         if self._state is _State.CLOSED:
@@ -414,28 +404,9 @@ class MomentoClient:
             query[key_param[0]] = key_param[1]
         query.update(self._auth_params)
         url = self._url_prefix + path
-        http, timeout = (self._poll_http, self._poll_timeouts) if poll else (self._http, None)
-        try:
-            return await http.request(
-                method,
-                url,
-                params=query,
-                content=body,
-                headers=headers,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-        except httpx.TimeoutException as error:
-            raise MomentoTimeoutError(
-                f"the request timed out ({type(error).__name__})",
-                method=method,
-                url=error.request.url,
-            ) from error
-        except httpx.TransportError as error:
-            raise MomentoConnectionError(
-                f"the connection failed ({type(error).__name__}: {error})",
-                method=method,
-                url=error.request.url,
-            ) from error
+        request = self._http.build_request(method, url, params=query, content=body, headers=headers)
+        with transport_errors(request):
+            return await self._http.send(request)
 
     def _expect_success(self, response: httpx.Response) -> None:
         if not response.is_success:

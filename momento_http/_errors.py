@@ -20,6 +20,8 @@ can be logged as it is.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 
@@ -36,6 +38,7 @@ __all__ = [
     "ServerError",
     "error_from_response",
     "redact_url",
+    "transport_errors",
 ]
 
 _REDACTED = "[REDACTED]"
@@ -201,3 +204,30 @@ def error_from_response(response: httpx.Response) -> MomentoError:
         )
     error_type = _ERROR_BY_STATUS.get(status, ServerError)
     return error_type(message, status_code=status, method=request.method, url=request.url)
+
+
+@contextmanager
+def transport_errors(request: httpx.Request) -> Iterator[None]:
+    """Turn httpx's transport failures inside the block into this SDK's exceptions.
+
+    Args:
+        request: The request being sent.
+
+    Raises:
+        MomentoTimeoutError: The request timed out; `__cause__` tells which phase.
+        MomentoConnectionError: The connection failed or broke.
+    """
+    try:
+        yield
+    except httpx.TimeoutException as error:
+        raise MomentoTimeoutError(
+            f"the request timed out ({type(error).__name__})",
+            method=request.method,
+            url=request.url,
+        ) from error
+    except httpx.TransportError as error:
+        raise MomentoConnectionError(
+            f"the connection failed ({type(error).__name__}: {error})",
+            method=request.method,
+            url=request.url,
+        ) from error

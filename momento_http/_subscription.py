@@ -9,9 +9,10 @@ always just after the last event yielded, whatever is still buffered.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from types import TracebackType
+from typing import Protocol
 
 import anyio
 import httpx
@@ -29,10 +30,18 @@ from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
 from momento_http._poll_parsing import MalformedResponseError, parse_poll
 from momento_http._retry import RetryPolicy
 
-__all__ = ["PollFunction", "Subscription"]
+__all__ = ["Poller", "Subscription"]
 
-PollFunction = Callable[[dict[str, str]], Awaitable[httpx.Response | None]]
-"""Sends one poll with these query parameters; None when the read timed out quietly."""
+
+class Poller(Protocol):
+    """Where a subscription sends its polls."""
+
+    async def poll(self, query: dict[str, str]) -> httpx.Response | None:
+        """Send one poll; None when no answer came in time, which is no error."""
+
+    async def aclose(self) -> None:
+        """Release the connection."""
+
 
 _TRANSIENT = (MomentoConnectionError, MomentoTimeoutError, ServerError, LimitExceededError)
 
@@ -57,14 +66,17 @@ class Subscription:
 
     def __init__(
         self,
-        poll: PollFunction,
+        poller: Poller,
         *,
         sequence_number: int,
         sequence_page: int | None,
         heartbeats: bool,
         retry: RetryPolicy,
+        on_end: Callable[[Subscription], None],
     ) -> None:
-        self._poll = poll
+        self._poller = poller
+        self._on_end = on_end
+        self._released = False
         self._next = sequence_number
         self._page = sequence_page
         self._heartbeats = heartbeats
@@ -110,13 +122,24 @@ class Subscription:
 
     async def aclose(self) -> None:
         """End the subscription, cutting off a poll in flight at once. Safe to repeat."""
-        self._close()
+        await self._end()
 
-    def _close(self, *, by_client: bool = False) -> None:
+    async def _end(self, *, by_client: bool = False) -> None:
+        """Close; the connection goes now, or when the task inside `__anext__` leaves it."""
         self._closed = True
         self._closed_by_client = self._closed_by_client or by_client
         if self._in_flight is not None:
             self._in_flight.cancel()
+        if not self._iterating:
+            await self._release()
+
+    async def _release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        self._on_end(self)
+        with anyio.CancelScope(shield=True):
+            await self._poller.aclose()
 
     def __aiter__(self) -> Subscription:
         return self
@@ -139,6 +162,8 @@ class Subscription:
                 await self._fetch()
         finally:
             self._iterating = False
+            if self._closed:
+                await self._release()
 
     def _check(self, event: TopicEvent) -> list[TopicEvent]:
         """What the caller should see of one received event, given the cursor."""
@@ -203,7 +228,7 @@ class Subscription:
                 self._in_flight = None
 
     async def _poll_once(self) -> list[TopicEvent]:
-        response = await self._poll(self._query())
+        response = await self._poller.poll(self._query())
         if response is None or response.status_code == httpx.codes.NO_CONTENT:
             return []
         if response.status_code != httpx.codes.OK:

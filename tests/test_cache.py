@@ -6,9 +6,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import anyio
-import httpx
 import pytest
-from conftest import CACHE, ODD_CACHE, OTHER_CACHE, FakeClock
+from conftest import CACHE, ODD_CACHE, OTHER_CACHE, CountingTransport, FakeClock
 
 from momento_http import (
     CacheNotFoundError,
@@ -199,16 +198,6 @@ async def test_the_token_may_travel_in_the_query(server: LocalServer) -> None:
     ) as client:
         await client.set(CACHE, "via-query", b"v")
         assert await client.get(CACHE, "via-query") == b"v"
-
-
-class CountingTransport(httpx.AsyncHTTPTransport):
-    def __init__(self) -> None:
-        super().__init__(local_address="127.0.0.1")
-        self.handled = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.handled += 1
-        return await super().handle_async_request(request)
 
 
 async def test_a_custom_transport_is_used(server: LocalServer) -> None:

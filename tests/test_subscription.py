@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import resource
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
 import pytest
-from conftest import CACHE, FakeClock, unique
+from conftest import CACHE, CountingTransport, FakeClock, unique
 
 from momento_http import (
     AuthenticationError,
@@ -542,3 +543,52 @@ async def _listen_forever(client: MomentoClient, topic: str) -> None:
     async with client.subscribe(CACHE, topic) as subscription:
         async for _ in subscription:
             pass
+
+
+@pytest.fixture
+def room_for_2500_sockets() -> None:
+    """Client and server share this process: 1,000 polls need some 2,000 descriptors."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2500
+    if soft >= wanted:
+        return
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"this machine allows {hard} open files; 1,000 polls need {wanted}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+@pytest.mark.usefixtures("room_for_2500_sockets")
+async def test_1000_concurrent_polls_on_one_server() -> None:
+    received: list[TopicItem] = []
+
+    async def wait_for_the_first(client: MomentoClient) -> None:
+        async with client.subscribe(CACHE, "crowded", sequence_number=1) as subscription:
+            (event,) = items(await take(subscription, 1))
+            received.append(event)
+
+    async with (
+        LocalServer([CACHE]) as server,
+        MomentoClient(server.api_key, base_url=server.base_url) as client,
+        anyio.create_task_group() as group,
+    ):
+        for _ in range(1000):
+            group.start_soon(wait_for_the_first, client)
+        await anyio.sleep(1)  # let the polls reach the server and wait there
+        await client.publish(CACHE, "crowded", "to everyone")
+    assert len(received) == 1000
+    assert {(event.sequence_number, event.value) for event in received} == {(1, "to everyone")}
+
+
+async def test_a_custom_transport_carries_polls_and_stays_open(
+    server: LocalServer, topic: str
+) -> None:
+    transport = CountingTransport()
+    async with MomentoClient(server.api_key, base_url=server.base_url, transport=transport) as c:
+        await c.publish(CACHE, topic, "through my transport")
+        async with c.subscribe(CACHE, topic, sequence_number=1) as subscription:
+            (event,) = items(await take(subscription, 1))
+        assert event.value == "through my transport"
+        polls_and_publish = transport.handled
+        assert polls_and_publish >= 2
+        await c.publish(CACHE, topic, "the transport outlives the subscription")
+        assert transport.handled == polls_and_publish + 1
