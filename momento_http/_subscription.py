@@ -199,7 +199,9 @@ class Subscription:
         return event
 
     def _query(self) -> dict[str, str]:
-        query = {"sequence_number": str(self._next)}
+        # With no cursor the parameter is left out, as the reference page's first poll does:
+        # a server numbering from 0 could read "sequence_number=0" as "from message 0".
+        query = {"sequence_number": str(self._next)} if self._next else {}
         if self._page is not None:
             query["sequence_page"] = str(self._page)
         return query

@@ -161,3 +161,43 @@ def test_bad_default_ttl_is_rejected(default_ttl: Any) -> None:
 def test_bad_timeout_is_rejected(timeout: Any) -> None:
     with pytest.raises(InvalidArgumentError, match="timeout"):
         MomentoClient("t", base_url=BASE, timeout=timeout)
+
+
+class PollRecorder:
+    """Answers each poll with the next canned body, recording the queries."""
+
+    def __init__(self, *bodies: bytes) -> None:
+        self.bodies = list(bodies)
+        self.queries: list[dict[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.queries.append(dict(request.url.params))
+        return httpx.Response(200, content=self.bodies.pop(0))
+
+
+async def test_polls_carry_the_cursor() -> None:
+    item = (
+        b'{"items": [{"item": {"topic_sequence_number": 5, "sequence_page": 9,'
+        b' "value": {"text": "x"}}}]}'
+    )
+    recorder = PollRecorder(item, item.replace(b"5", b"6"))
+    transport = httpx.MockTransport(recorder)
+    async with (
+        MomentoClient("tok", base_url=BASE, transport=transport) as client,
+        client.subscribe("c", "t") as subscription,
+    ):
+        await subscription.__anext__()
+        await subscription.__anext__()
+    assert recorder.queries == [{}, {"sequence_number": "6", "sequence_page": "9"}]
+
+
+async def test_a_resumed_subscription_polls_from_its_position() -> None:
+    item = b'{"items": [{"item": {"topic_sequence_number": 3, "value": {"text": "x"}}}]}'
+    recorder = PollRecorder(item)
+    transport = httpx.MockTransport(recorder)
+    async with (
+        MomentoClient("tok", base_url=BASE, transport=transport, token_in_query=True) as client,
+        client.subscribe("c", "t", sequence_number=3) as subscription,
+    ):
+        await subscription.__anext__()
+    assert recorder.queries == [{"sequence_number": "3", "token": "tok"}]
