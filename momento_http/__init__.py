@@ -1,6 +1,13 @@
 """momento_http: an asyncio SDK for the Momento HTTP API, and a local Momento HTTP server."""
 
-from momento_http._client import DEFAULT_POLL_TIMEOUT, DEFAULT_TIMEOUT, MomentoClient
+from momento_http._client import (
+    CLIENT_DEFAULT,
+    DEFAULT_POLL_TIMEOUT,
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    MomentoClient,
+    UseClientDefault,
+)
 from momento_http._credentials import REGION_ENDPOINTS
 from momento_http._errors import (
     AuthenticationError,
@@ -19,7 +26,9 @@ from momento_http._retry import RetryPolicy
 from momento_http._subscription import Subscription
 
 __all__ = [
+    "CLIENT_DEFAULT",
     "DEFAULT_POLL_TIMEOUT",
+    "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "REGION_ENDPOINTS",
     "AuthenticationError",
@@ -39,4 +48,5 @@ __all__ = [
     "Subscription",
     "TopicEvent",
     "TopicItem",
+    "UseClientDefault",
 ]

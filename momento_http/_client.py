@@ -15,12 +15,14 @@ from momento_http._credentials import parse_api_key, resolve_base_url
 from momento_http._errors import (
     ClientClosedError,
     InvalidArgumentError,
+    MomentoConnectionError,
+    MomentoTimeoutError,
     ServerError,
     error_from_response,
     transport_errors,
 )
 from momento_http._poll_channel import PollChannel
-from momento_http._retry import RetryPolicy
+from momento_http._retry import RetryPolicy, is_transient
 from momento_http._subscription import Subscription
 from momento_http._validation import (
     Key,
@@ -31,13 +33,35 @@ from momento_http._validation import (
     ttl_seconds,
 )
 
-__all__ = ["DEFAULT_POLL_TIMEOUT", "DEFAULT_TIMEOUT", "MomentoClient"]
+__all__ = [
+    "CLIENT_DEFAULT",
+    "DEFAULT_POLL_TIMEOUT",
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUT",
+    "MomentoClient",
+    "UseClientDefault",
+]
 
 DEFAULT_TIMEOUT: Final = 5.0
 """Seconds a request may take, connect to last byte, unless the client is told otherwise."""
 
 DEFAULT_POLL_TIMEOUT: Final = 60.0
 """Seconds a topic poll may wait for an answer before the subscription polls again."""
+
+DEFAULT_RETRY: Final = RetryPolicy()
+"""The retry policy a client uses unless told otherwise."""
+
+_NO_RETRY: Final = RetryPolicy(max_attempts=1, max_poll_failures=1)
+
+
+class UseClientDefault(enum.Enum):
+    """The type of `CLIENT_DEFAULT`."""
+
+    CLIENT_DEFAULT = "the client's setting"
+
+
+CLIENT_DEFAULT: Final = UseClientDefault.CLIENT_DEFAULT
+"""Passed for a per-call option (the default), it means: use the client's setting."""
 
 _USER_AGENT: Final = "momento-http-python/0.1.0"
 _TEXT: Final = {"content-type": "text/plain"}
@@ -102,8 +126,8 @@ class MomentoClient:
         timeout: Seconds (or an `httpx.Timeout`) each request may take.
         poll_timeout: Seconds a topic poll may wait for an answer; reaching it just
             means the subscription polls again.
-        retry: How subscriptions back off and how many failures in a row they accept
-            before raising.
+        retry: Which failures are retried and how; None turns retries off. Calls can
+            override it with their own `retry=`.
         token_in_query: Send the token as the `token` query parameter instead of the
             `Authorization` header. The header is safer: query strings end up in logs.
         transport: A custom httpx transport, for instance to route through a proxy. It
@@ -124,7 +148,7 @@ class MomentoClient:
         default_ttl: int | timedelta | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         poll_timeout: float = DEFAULT_POLL_TIMEOUT,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy | None = DEFAULT_RETRY,
         token_in_query: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -153,9 +177,9 @@ class MomentoClient:
             _check_timeout(poll_timeout, "poll_timeout").read,
             connect=self._http.timeout.connect,
         )
-        self._retry = retry if retry is not None else RetryPolicy()
-        if not isinstance(self._retry, RetryPolicy):
+        if retry is not None and not isinstance(retry, RetryPolicy):
             raise InvalidArgumentError("retry must be a RetryPolicy or None")
+        self._retry = retry
         self._subscriptions: set[Subscription] = set()
         self._state = _State.UNOPENED
 
@@ -169,7 +193,7 @@ class MomentoClient:
         default_ttl: int | timedelta | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         poll_timeout: float = DEFAULT_POLL_TIMEOUT,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy | None = DEFAULT_RETRY,
         token_in_query: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> MomentoClient:
@@ -243,12 +267,21 @@ class MomentoClient:
             await subscription._end(by_client=True)
         await self._http.aclose()
 
-    async def get(self, cache: str, key: Key) -> bytes | None:
+    async def get(
+        self,
+        cache: str,
+        key: Key,
+        *,
+        timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
+        retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
+    ) -> bytes | None:
         """Read a value.
 
         Args:
             cache: The cache name.
             key: The key, as text or bytes.
+            timeout: This call's timeout, instead of the client's.
+            retry: This call's retry policy, instead of the client's; None for no retries.
 
         Returns:
             The value's bytes, or None when the key is not in the cache.
@@ -256,7 +289,9 @@ class MomentoClient:
         Raises:
             MomentoError: The request failed; see the exception tree.
         """
-        response = await self._send("GET", self._cache_path(cache), key_param=encode_key(key))
+        response = await self._send(
+            "GET", self._cache_path(cache), key_param=encode_key(key), timeout=timeout, retry=retry
+        )
         if response.status_code == httpx.codes.OK:
             return response.content
         if response.status_code == httpx.codes.NOT_FOUND:
@@ -267,7 +302,14 @@ class MomentoClient:
         raise self._unexpected(response)
 
     async def set(
-        self, cache: str, key: Key, value: Value, *, ttl: int | timedelta | None = None
+        self,
+        cache: str,
+        key: Key,
+        value: Value,
+        *,
+        ttl: int | timedelta | None = None,
+        timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
+        retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
     ) -> None:
         """Store a value.
 
@@ -277,6 +319,8 @@ class MomentoClient:
             value: The value; text is stored as its UTF-8 bytes.
             ttl: How long the value lives, in seconds or as a timedelta; defaults to the
                 client's `default_ttl`.
+            timeout: This call's timeout, instead of the client's.
+            retry: This call's retry policy, instead of the client's; None for no retries.
 
         Raises:
             InvalidArgumentError: No TTL was given and the client has no default, or an
@@ -287,20 +331,43 @@ class MomentoClient:
         key_param = encode_key(key)
         body = encode_value(value)
         params = {"ttl_seconds": str(ttl_seconds(ttl, self._default_ttl))}
-        response = await self._send("PUT", path, key_param=key_param, params=params, body=body)
+        response = await self._send(
+            "PUT",
+            path,
+            key_param=key_param,
+            params=params,
+            body=body,
+            timeout=timeout,
+            retry=retry,
+        )
         self._expect_success(response)
 
-    async def delete(self, cache: str, key: Key) -> None:
+    async def delete(
+        self,
+        cache: str,
+        key: Key,
+        *,
+        timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
+        retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
+    ) -> None:
         """Remove a key; removing a key that is not there succeeds too.
 
         Args:
             cache: The cache name.
             key: The key, as text or bytes.
+            timeout: This call's timeout, instead of the client's.
+            retry: This call's retry policy, instead of the client's; None for no retries.
 
         Raises:
             MomentoError: The request failed; see the exception tree.
         """
-        response = await self._send("DELETE", self._cache_path(cache), key_param=encode_key(key))
+        response = await self._send(
+            "DELETE",
+            self._cache_path(cache),
+            key_param=encode_key(key),
+            timeout=timeout,
+            retry=retry,
+        )
         if response.status_code == httpx.codes.NOT_FOUND:
             error = error_from_response(response)
             if _names_cache(error.message):
@@ -308,13 +375,26 @@ class MomentoClient:
             return
         self._expect_success(response)
 
-    async def publish(self, cache: str, topic: str, value: Value) -> None:
+    async def publish(
+        self,
+        cache: str,
+        topic: str,
+        value: Value,
+        *,
+        timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
+        retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
+    ) -> None:
         """Publish a message to a topic.
+
+        A failed publish is retried only when it provably never reached the server, so a
+        message is never published twice, unless the policy says `publish_at_least_once`.
 
         Args:
             cache: The name of the cache the topic lives in.
             topic: The topic name; topics need no creation.
             value: A `str` is published as text, `bytes` as binary.
+            timeout: This call's timeout, instead of the client's.
+            retry: This call's retry policy, instead of the client's; None for no retries.
 
         Raises:
             MomentoError: The request failed; see the exception tree.
@@ -322,7 +402,15 @@ class MomentoClient:
         path = self._topic_path(cache, topic)
         headers = _TEXT if isinstance(value, str) else _BINARY
         body = encode_value(value)
-        response = await self._send("POST", path, body=body, headers=headers)
+        response = await self._send(
+            "POST",
+            path,
+            body=body,
+            headers=headers,
+            timeout=timeout,
+            retry=retry,
+            idempotent=False,
+        )
         self._expect_success(response)
 
     def subscribe(
@@ -374,7 +462,7 @@ class MomentoClient:
             sequence_number=start,
             sequence_page=page,
             heartbeats=bool(heartbeats),
-            retry=self._retry,
+            retry=self._retry or _NO_RETRY,
             on_end=self._subscriptions.discard,
         )
         self._subscriptions.add(subscription)
@@ -395,18 +483,50 @@ class MomentoClient:
         params: dict[str, str] | None = None,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
+        timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
+        retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
+        idempotent: bool = True,
     ) -> httpx.Response:
-        """Send one request and read its whole body, turning transport failures into ours."""
+        """Send a request, retrying as the policy allows; return the last response.
+
+        Raises:
+            ClientClosedError: The client is closed.
+            MomentoTimeoutError: The last try timed out.
+            MomentoConnectionError: The last try could not connect or broke.
+        """
         if self._state is _State.CLOSED:
             raise ClientClosedError("this MomentoClient is closed")
         query = dict(params or {})
         if key_param is not None:
             query[key_param[0]] = key_param[1]
         query.update(self._auth_params)
-        url = self._url_prefix + path
-        request = self._http.build_request(method, url, params=query, content=body, headers=headers)
-        with transport_errors(request):
-            return await self._http.send(request)
+        policy = self._retry if isinstance(retry, UseClientDefault) else retry
+        request = self._http.build_request(
+            method,
+            self._url_prefix + path,
+            params=query,
+            content=body,
+            headers=headers,
+            timeout=httpx.USE_CLIENT_DEFAULT
+            if isinstance(timeout, UseClientDefault)
+            else _check_timeout(timeout, "timeout"),
+        )
+        attempt = 1
+        while True:
+            response: httpx.Response | None = None
+            try:
+                with transport_errors(request):
+                    response = await self._http.send(request)
+                if response.is_success or not is_transient(error := error_from_response(response)):
+                    return response
+            except (MomentoConnectionError, MomentoTimeoutError) as failure:
+                error = failure
+            if policy is None or not policy.allows(attempt, error, idempotent=idempotent):
+                if response is not None:
+                    return response
+                raise error
+            await policy.sleep(policy.delay(attempt, getattr(error, "retry_after", None)))
+            attempt += 1
 
     def _expect_success(self, response: httpx.Response) -> None:
         if not response.is_success:

@@ -139,12 +139,36 @@ class ServerError(MomentoError):
     """The server failed (5xx) or answered with a status this SDK does not expect."""
 
 
-class MomentoTimeoutError(MomentoError):
-    """The request did not complete within its timeout."""
+class _TransportError(MomentoError):
+    """A request that failed in transit, with or without reaching the server."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_sent: bool = True,
+        method: str | None = None,
+        url: httpx.URL | str | None = None,
+    ) -> None:
+        self.request_sent = request_sent
+        super().__init__(message, method=method, url=url)
 
 
-class MomentoConnectionError(MomentoError):
-    """The server could not be reached, or the connection broke mid-request."""
+class MomentoTimeoutError(_TransportError):
+    """The request did not complete within its timeout.
+
+    Attributes:
+        request_sent: False when it timed out before a connection was made, so the server
+            never saw it.
+    """
+
+
+class MomentoConnectionError(_TransportError):
+    """The server could not be reached, or the connection broke mid-request.
+
+    Attributes:
+        request_sent: False when no connection could be made, so the server never saw it.
+    """
 
 
 class ClientClosedError(MomentoError):
@@ -216,18 +240,26 @@ def transport_errors(request: httpx.Request) -> Iterator[None]:
     Raises:
         MomentoTimeoutError: The request timed out; `__cause__` tells which phase.
         MomentoConnectionError: The connection failed or broke.
+
+    Both say whether the request may have reached the server (`request_sent`).
     """
     try:
         yield
-    except httpx.TimeoutException as error:
-        raise MomentoTimeoutError(
-            f"the request timed out ({type(error).__name__})",
-            method=request.method,
-            url=request.url,
-        ) from error
     except httpx.TransportError as error:
-        raise MomentoConnectionError(
-            f"the connection failed ({type(error).__name__}: {error})",
+        failure = (
+            MomentoTimeoutError
+            if isinstance(error, httpx.TimeoutException)
+            else MomentoConnectionError
+        )
+        what = "timed out" if failure is MomentoTimeoutError else "failed"
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise failure(
+            f"the request {what} ({detail})",
+            request_sent=not isinstance(error, _NOT_SENT),
             method=request.method,
             url=request.url,
         ) from error
+
+
+# Failures that happen before any byte of the request leaves: retrying cannot duplicate it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

@@ -1,40 +1,65 @@
-"""How transient failures are retried: capped exponential backoff with full jitter."""
+"""When and how failed requests are retried: capped exponential backoff with full jitter."""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
-from momento_http._errors import InvalidArgumentError
+import anyio
+
+from momento_http._errors import (
+    InvalidArgumentError,
+    LimitExceededError,
+    MomentoConnectionError,
+    MomentoError,
+    MomentoTimeoutError,
+    ServerError,
+)
 
 __all__ = ["RetryPolicy"]
+
+_SERVER_ERRORS = range(500, 600)
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Backoff between attempts after a transient failure.
+    """Which failures are retried, how often, and how long to wait between tries.
 
-    The delay before retry `n` (from 1) is a random time between 0 and
-    `min(max_delay, base_delay * 2 ** (n - 1))` ("full jitter"). A `Retry-After` from the
-    server replaces it when given, up to `max_retry_after`.
+    `get`, `set` and `delete` are retried after connection errors, timeouts, `429` and
+    `5xx`: repeating them is harmless. `publish` is retried only when the request provably
+    never reached the server (the connection could not be made), since a repeat could
+    publish the message twice; `publish_at_least_once=True` retries it like the others.
+
+    The wait before retry `n` (from 1) is a random time between 0 and
+    `min(max_delay, base_delay * 2 ** (n - 1))` ("full jitter"); a `Retry-After` from the
+    server replaces it, up to `max_retry_after`.
 
     Attributes:
-        max_attempts: Attempts in a row that may fail before the error is raised.
+        max_attempts: Tries of one `get`/`set`/`delete`/`publish`, the first included.
+        max_poll_failures: Failed polls in a row a subscription rides out before raising.
         base_delay: Seconds the first backoff is drawn below.
         max_delay: The cap on any backoff.
         max_retry_after: The most a server's `Retry-After` is honoured for.
+        publish_at_least_once: Retry `publish` after failures that may have published.
+        sleep: Waits between tries; tests can pass one that records instead of waiting.
     """
 
-    max_attempts: int = 8
+    max_attempts: int = 3
+    max_poll_failures: int = 10
     base_delay: float = 0.1
     max_delay: float = 5.0
     max_retry_after: float = 30.0
+    publish_at_least_once: bool = False
+    sleep: Callable[[float], Awaitable[None]] = field(
+        default=anyio.sleep, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise InvalidArgumentError("max_attempts must be an int")
-        if self.max_attempts < 1:
-            raise InvalidArgumentError("max_attempts must be at least 1")
+        for name in ("max_attempts", "max_poll_failures"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidArgumentError(f"{name} must be an int of at least 1, not {value!r}")
         for name in ("base_delay", "max_delay", "max_retry_after"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
@@ -44,7 +69,7 @@ class RetryPolicy:
         """Seconds to wait before retry number `attempt` (1 for the first retry).
 
         Args:
-            attempt: How many attempts in a row have failed.
+            attempt: How many tries in a row have failed.
             retry_after: The server's `Retry-After`, in seconds, if it sent one.
 
         Returns:
@@ -54,3 +79,29 @@ class RetryPolicy:
             return min(retry_after, self.max_retry_after)
         ceiling = min(self.max_delay, self.base_delay * 2 ** min(attempt - 1, 62))
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+
+    def allows(self, attempt: int, error: MomentoError, *, idempotent: bool) -> bool:
+        """Whether to try a request again after its `attempt`-th try failed with `error`.
+
+        Args:
+            attempt: How many tries have been made.
+            error: How the last one failed.
+            idempotent: Whether repeating the request is harmless (`publish` is not).
+
+        Returns:
+            True to retry.
+        """
+        if attempt >= self.max_attempts or not is_transient(error):
+            return False
+        if idempotent or self.publish_at_least_once:
+            return True
+        return isinstance(error, MomentoConnectionError | MomentoTimeoutError) and not (
+            error.request_sent
+        )
+
+
+def is_transient(error: MomentoError) -> bool:
+    """Whether the failure may pass: connection errors, timeouts, `429` and `5xx`."""
+    if isinstance(error, MomentoConnectionError | MomentoTimeoutError | LimitExceededError):
+        return True
+    return isinstance(error, ServerError) and error.status_code in _SERVER_ERRORS

@@ -43,6 +43,8 @@ class Poller(Protocol):
         """Release the connection."""
 
 
+# A poll rides out every ServerError, odd statuses included: only the errors a retry
+# cannot fix (400, 401, 403, 404) end a subscription at once.
 _TRANSIENT = (MomentoConnectionError, MomentoTimeoutError, ServerError, LimitExceededError)
 
 
@@ -56,10 +58,10 @@ class Subscription:
                 ...
 
     Transient failures (connection errors, timeouts, 5xx, 429, malformed answers) are
-    retried from the cursor with backoff, unseen by the caller, until `retry.max_attempts`
-    fail in a row; errors that retrying cannot fix (400, 401, 403, 404) are raised at
-    once. The same (page, sequence number) is never yielded twice, and a gap in the
-    numbers is always announced by a `Discontinuity`.
+    retried from the cursor with backoff, unseen by the caller, until
+    `retry.max_poll_failures` fail in a row; errors that retrying cannot fix (400, 401,
+    403, 404) are raised at once. The same (page, sequence number) is never yielded
+    twice, and a gap in the numbers is always announced by a `Discontinuity`.
 
     Create one with `MomentoClient.subscribe`.
     """
@@ -217,10 +219,10 @@ class Subscription:
                         events = await self._poll_once()
                     except _TRANSIENT as error:
                         failures += 1
-                        if failures >= self._retry.max_attempts:
+                        if failures >= self._retry.max_poll_failures:
                             raise
                         retry_after = getattr(error, "retry_after", None)
-                        await anyio.sleep(self._retry.delay(failures, retry_after))
+                        await self._retry.sleep(self._retry.delay(failures, retry_after))
                         continue
                     failures = 0
                     if events:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -16,6 +17,12 @@ OTHER_CACHE = "other-cache"
 ODD_CACHE = "odd cache/ü?&"
 REFERENCE_CACHES = ["default-cache", "my-cache"]
 POLL_HOLD_SECONDS = 0.5
+
+
+async def no_wait(seconds: float) -> None:
+    """A retry policy's sleep for tests: yields to other tasks, never waits."""
+    del seconds
+    await anyio.lowlevel.checkpoint()
 
 
 class FakeClock:
@@ -58,7 +65,10 @@ def server() -> Iterator[LocalServer]:
 
 @pytest.fixture
 async def client(server: LocalServer) -> AsyncIterator[MomentoClient]:
-    async with MomentoClient(server.api_key, base_url=server.base_url, default_ttl=60) as bound:
+    """A client bound to the session's server; one try per call, so faults show as they are."""
+    async with MomentoClient(
+        server.api_key, base_url=server.base_url, default_ttl=60, retry=None
+    ) as bound:
         yield bound
 
 

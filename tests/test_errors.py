@@ -131,7 +131,9 @@ async def test_a_long_html_error_page_is_cut_short(
 
 async def test_errors_never_show_the_token(faulty: LocalServer) -> None:
     token = faulty.api_key
-    async with MomentoClient(token, base_url=faulty.base_url, token_in_query=True) as client:
+    async with MomentoClient(
+        token, base_url=faulty.base_url, token_in_query=True, retry=None
+    ) as client:
         faulty.inject_fault(Fault(500, message="boom"))
         with pytest.raises(ServerError) as caught:
             await client.get(CACHE, "k")
@@ -151,7 +153,7 @@ def _free_port() -> int:
 async def test_refused_connection_raises_connection_error() -> None:
     token = "secret-token-value"
     base_url = f"http://127.0.0.1:{_free_port()}"
-    async with MomentoClient(token, base_url=base_url, token_in_query=True) as client:
+    async with MomentoClient(token, base_url=base_url, token_in_query=True, retry=None) as client:
         with pytest.raises(MomentoConnectionError) as caught:
             await client.get(CACHE, "k")
     assert caught.value.status_code is None
@@ -164,7 +166,9 @@ async def test_a_silent_server_raises_timeout() -> None:
     # A listening socket that never answers: the request is sent and no reply comes.
     with socket.create_server(("127.0.0.1", 0)) as silent:
         port = silent.getsockname()[1]
-        async with MomentoClient("t", base_url=f"http://127.0.0.1:{port}", timeout=0.2) as client:
+        async with MomentoClient(
+            "t", base_url=f"http://127.0.0.1:{port}", timeout=0.2, retry=None
+        ) as client:
             with pytest.raises(MomentoTimeoutError) as caught:
                 await client.get(CACHE, "k")
     assert caught.value.method == "GET"

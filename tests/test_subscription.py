@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 import pytest
-from conftest import CACHE, CountingTransport, FakeClock, unique
+from conftest import CACHE, CountingTransport, FakeClock, no_wait, unique
 
 from momento_http import (
     AuthenticationError,
@@ -29,7 +29,7 @@ from momento_http import (
 )
 from momento_http.local import Fault, LocalServer, Settings, TopicPermission, TopicRole
 
-FAST_RETRY = RetryPolicy(max_attempts=5, base_delay=0.001, max_delay=0.005)
+FAST_RETRY = RetryPolicy(max_poll_failures=5, sleep=no_wait)
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def topic() -> str:
 
 @pytest.fixture
 async def fast_client(server: LocalServer) -> AsyncIterator[MomentoClient]:
-    """A client whose backoff is a few milliseconds."""
+    """A client that backs off without waiting, and gives up after 5 failed polls."""
     async with MomentoClient(
         server.api_key, base_url=server.base_url, default_ttl=60, retry=FAST_RETRY
     ) as bound:

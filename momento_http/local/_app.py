@@ -293,7 +293,8 @@ class LocalMomentoApp:
             allow = (b"allow", ", ".join(allowed).encode())
             return _Response(405, b"Method Not Allowed", (_TEXT_TYPE, allow))
         fault = self._faults.take(method, cache, topic)
-        if fault is not None:
+        if fault is not None and fault.status is not None:
+            await anyio.sleep(fault.delay)
             headers = [(b"content-type", fault.content_type.encode("latin-1"))]
             if fault.retry_after is not None:
                 headers.append((b"retry-after", f"{fault.retry_after:g}".encode()))
@@ -303,8 +304,12 @@ class LocalMomentoApp:
         identity = self._authenticate(scope, query)
         request = _Request(method, cache, topic, query, identity)
         if topic is None:
-            return await self._cache_request(request, scope, receive)
-        return await self._topic_request(request, scope, receive)
+            response = await self._cache_request(request, scope, receive)
+        else:
+            response = await self._topic_request(request, scope, receive)
+        if fault is not None:  # a stall: the work is done, the answer comes late
+            await anyio.sleep(fault.delay)
+        return response
 
     def _authenticate(self, scope: Scope, query: dict[str, str]) -> Identity:
         header, parameter = _header(scope, b"authorization"), query.get("token")

@@ -10,23 +10,25 @@ __all__ = ["Fault", "FaultInjector"]
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """Answer the next `count` matching requests with a canned response instead of serving them.
+    """Make the next `count` matching requests stall, or answer them with a canned response.
 
     Usually an error status; a `200` with a body of your own makes a poll answer anything,
-    malformed JSON included.
+    malformed JSON included. With only a `delay`, the request is served as usual and its
+    answer held back: the work is done, but the client may give up before it hears so.
 
     Attributes:
-        status: The HTTP status to answer with.
+        status: The HTTP status to answer with, or None to serve the request normally.
         message: The response body.
         content_type: The response's `Content-Type`.
         retry_after: Seconds for a `Retry-After` header, when set.
+        delay: Seconds to hold the answer back.
         method: Match only this HTTP method (any when None).
         cache: Match only requests naming this cache (any when None).
         topic: Match only requests naming this topic (any when None).
         count: How many requests the rule applies to before it is spent.
     """
 
-    status: int
+    status: int | None = None
     message: str | bytes = "injected fault"
     content_type: str = "text/plain; charset=utf-8"
     retry_after: float | None = None
@@ -34,10 +36,15 @@ class Fault:
     cache: str | None = None
     topic: str | None = None
     count: int = 1
+    delay: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 200 <= self.status <= 599:  # noqa: PLR2004
+        if self.status is None and not self.delay:
+            raise ValueError("a fault needs a status, a delay, or both")
+        if self.status is not None and not 200 <= self.status <= 599:  # noqa: PLR2004
             raise ValueError(f"a fault's status must be from 200 to 599, not {self.status}")
+        if not self.delay >= 0:
+            raise ValueError("a fault's delay must be a non-negative number of seconds")
         if self.count < 1:
             raise ValueError("a fault's count must be at least 1")
         if self.method is not None:

@@ -1,0 +1,302 @@
+"""Retries and timeouts: against the local server's faults, with a sleep that only records."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+from conftest import CACHE, unique
+
+from momento_http import (
+    AuthenticationError,
+    CacheNotFoundError,
+    InvalidArgumentError,
+    LimitExceededError,
+    MomentoClient,
+    MomentoConnectionError,
+    MomentoTimeoutError,
+    PermissionDeniedError,
+    RetryPolicy,
+    ServerError,
+    TopicItem,
+)
+from momento_http.local import Fault, LocalServer
+
+
+class Sleeps:
+    """A retry policy's sleep that records each delay instead of waiting."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def faulty(server: LocalServer) -> Iterator[LocalServer]:
+    yield server
+    server.clear_faults()
+
+
+def policy(sleeps: Sleeps, **options: Any) -> RetryPolicy:
+    return RetryPolicy(sleep=sleeps, **options)
+
+
+Call = Callable[[MomentoClient], Awaitable[object]]
+
+IDEMPOTENT: dict[str, tuple[str, Call]] = {
+    "get": ("GET", lambda c: c.get(CACHE, "k")),
+    "set": ("PUT", lambda c: c.set(CACHE, "k", b"v", ttl=5)),
+    "delete": ("DELETE", lambda c: c.delete(CACHE, "k")),
+}
+
+
+# --- the policy itself ----------------------------------------------------------------
+
+
+def test_backoff_is_jittered_below_a_capped_exponential_ceiling() -> None:
+    retry = RetryPolicy(base_delay=0.1, max_delay=1.0)
+    for attempt, ceiling in [(1, 0.1), (2, 0.2), (3, 0.4), (4, 0.8), (5, 1.0), (80, 1.0)]:
+        delays = [retry.delay(attempt) for _ in range(200)]
+        assert all(0 <= delay <= ceiling for delay in delays)
+        assert max(delays) > ceiling / 2  # jitter spreads over the range, not stuck at 0
+
+
+def test_retry_after_is_honoured_up_to_its_bound() -> None:
+    retry = RetryPolicy(max_retry_after=30)
+    assert retry.delay(1, retry_after=7) == 7
+    assert retry.delay(1, retry_after=0) == 0
+    assert retry.delay(1, retry_after=3600) == 30
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_attempts": 0},
+        {"max_attempts": True},
+        {"max_poll_failures": 0},
+        {"base_delay": -1},
+        {"max_delay": float("nan")},
+        {"max_retry_after": "5"},
+    ],
+)
+def test_a_malformed_policy_is_rejected(options: dict[str, Any]) -> None:
+    with pytest.raises(InvalidArgumentError):
+        RetryPolicy(**options)
+
+
+def test_a_client_takes_only_a_policy_or_none() -> None:
+    with pytest.raises(InvalidArgumentError, match="RetryPolicy"):
+        MomentoClient("t", base_url="http://127.0.0.1:9", retry=3)  # type: ignore[arg-type]
+
+
+# --- idempotent calls -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", IDEMPOTENT)
+@pytest.mark.parametrize(
+    "fault",
+    [Fault(503), Fault(500), Fault(502), Fault(429, retry_after=0.25)],
+    ids=["503", "500", "502", "429"],
+)
+async def test_idempotent_calls_ride_out_transient_statuses(
+    faulty: LocalServer, sleeps: Sleeps, operation: str, fault: Fault
+) -> None:
+    method, call = IDEMPOTENT[operation]
+    faulty.inject_fault(Fault(fault.status, retry_after=fault.retry_after, method=method, count=2))
+    async with MomentoClient(
+        faulty.api_key, base_url=faulty.base_url, retry=policy(sleeps, max_attempts=3)
+    ) as client:
+        await call(client)
+    assert len(sleeps.delays) == 2
+    if fault.retry_after is not None:
+        assert sleeps.delays == [0.25, 0.25]
+
+
+async def test_the_last_failure_is_raised_when_attempts_run_out(
+    faulty: LocalServer, sleeps: Sleeps
+) -> None:
+    faulty.inject_fault(Fault(503, message="still down", method="GET", count=3))
+    async with MomentoClient(
+        faulty.api_key, base_url=faulty.base_url, retry=policy(sleeps, max_attempts=3)
+    ) as client:
+        with pytest.raises(ServerError, match="still down") as caught:
+            await client.get(CACHE, "k")
+    assert caught.value.status_code == 503
+    assert len(sleeps.delays) == 2
+
+
+async def test_a_long_retry_after_is_capped(faulty: LocalServer, sleeps: Sleeps) -> None:
+    faulty.inject_fault(Fault(429, retry_after=3600, method="GET"))
+    retry = policy(sleeps, max_retry_after=12)
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=retry) as client:
+        assert await client.get(CACHE, "absent") is None
+    assert sleeps.delays == [12]
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type"),
+    [
+        (400, InvalidArgumentError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, CacheNotFoundError),
+        (418, ServerError),
+    ],
+)
+async def test_errors_a_retry_cannot_fix_are_raised_at_once(
+    faulty: LocalServer, sleeps: Sleeps, status: int, error_type: type[Exception]
+) -> None:
+    faulty.inject_fault(Fault(status, message="Cache Not Found", method="PUT"))
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=policy(sleeps)) as c:
+        with pytest.raises(error_type):
+            await c.set(CACHE, "k", b"v", ttl=5)
+    assert sleeps.delays == []
+
+
+@pytest.mark.parametrize("operation", IDEMPOTENT)
+async def test_connection_failures_are_retried(sleeps: Sleeps, operation: str) -> None:
+    _, call = IDEMPOTENT[operation]
+    async with MomentoClient(
+        "t", base_url=f"http://127.0.0.1:{_free_port()}", retry=policy(sleeps, max_attempts=4)
+    ) as client:
+        with pytest.raises(MomentoConnectionError) as caught:
+            await call(client)
+    assert caught.value.request_sent is False
+    assert len(sleeps.delays) == 3
+
+
+async def test_a_stalled_get_times_out_and_its_retry_succeeds(
+    faulty: LocalServer, sleeps: Sleeps
+) -> None:
+    faulty.inject_fault(Fault(delay=2, method="GET"))
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=policy(sleeps)) as c:
+        await c.set(CACHE, "stalled", b"v", ttl=5)
+        with anyio.fail_after(1.5):  # the stall is 2 s; the retry must not wait for it
+            assert await c.get(CACHE, "stalled", timeout=0.2) == b"v"
+    assert len(sleeps.delays) == 1
+
+
+# --- per call -------------------------------------------------------------------------
+
+
+async def test_retry_none_on_a_call_turns_retries_off(faulty: LocalServer, sleeps: Sleeps) -> None:
+    faulty.inject_fault(Fault(503, method="GET"))
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=policy(sleeps)) as c:
+        with pytest.raises(ServerError):
+            await c.get(CACHE, "k", retry=None)
+    assert sleeps.delays == []
+
+
+async def test_a_calls_policy_replaces_the_clients(faulty: LocalServer, sleeps: Sleeps) -> None:
+    faulty.inject_fault(Fault(503, method="GET", count=4))
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=None) as client:
+        assert await client.get(CACHE, "k", retry=policy(sleeps, max_attempts=5)) is None
+    assert len(sleeps.delays) == 4
+
+
+@pytest.mark.parametrize("limit", [0.1, httpx.Timeout(0.1)], ids=["seconds", "httpx"])
+async def test_a_calls_timeout_replaces_the_clients(
+    faulty: LocalServer, limit: float | httpx.Timeout
+) -> None:
+    faulty.inject_fault(Fault(delay=1, method="GET"))
+    async with MomentoClient(
+        faulty.api_key, base_url=faulty.base_url, timeout=30, retry=None
+    ) as client:
+        with pytest.raises(MomentoTimeoutError) as caught, anyio.fail_after(0.9):
+            await client.get(CACHE, "k", timeout=limit)
+    assert caught.value.request_sent is True
+
+
+@pytest.mark.parametrize("limit", [0, -1, "1", True])
+async def test_a_malformed_call_timeout_is_rejected(client: MomentoClient, limit: Any) -> None:
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        await client.get(CACHE, "k", timeout=limit)
+
+
+# --- publish: never twice unless asked ------------------------------------------------
+
+
+async def _messages(client: MomentoClient, topic: str, count: int) -> list[str | bytes]:
+    async with client.subscribe(CACHE, topic, sequence_number=1) as subscription:
+        values: list[str | bytes] = []
+        with anyio.move_on_after(1):  # the poll after the last message waits; stop then
+            async for event in subscription:
+                assert isinstance(event, TopicItem)
+                values.append(event.value)
+        assert len(values) >= count
+        return values
+
+
+@pytest.mark.parametrize("status", [503, 500, 429])
+async def test_publish_is_not_retried_after_it_may_have_arrived(
+    faulty: LocalServer, sleeps: Sleeps, status: int
+) -> None:
+    faulty.inject_fault(Fault(status, method="POST"))
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=policy(sleeps)) as c:
+        with pytest.raises((ServerError, LimitExceededError)):
+            await c.publish(CACHE, unique("once"), "m")
+    assert sleeps.delays == []
+
+
+async def test_a_timed_out_publish_is_not_sent_again(faulty: LocalServer, sleeps: Sleeps) -> None:
+    topic = unique("timed-out")
+    # The server publishes, then answers late: the client cannot know it arrived.
+    faulty.inject_fault(Fault(delay=0.3, method="POST", topic=topic))
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=policy(sleeps)) as c:
+        with pytest.raises(MomentoTimeoutError):
+            await c.publish(CACHE, topic, "exactly once", timeout=0.1)
+        await anyio.sleep(0.4)  # let the stalled publish land
+        assert await _messages(c, topic, 1) == ["exactly once"]
+    assert sleeps.delays == []
+
+
+async def test_at_least_once_publish_retries_and_may_duplicate(
+    faulty: LocalServer, sleeps: Sleeps
+) -> None:
+    topic = unique("at-least-once")
+    faulty.inject_fault(Fault(delay=0.3, method="POST", topic=topic))
+    retry = policy(sleeps, publish_at_least_once=True)
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=retry) as c:
+        await c.publish(CACHE, topic, "maybe twice", timeout=0.1)
+        await anyio.sleep(0.4)
+        assert await _messages(c, topic, 2) == ["maybe twice", "maybe twice"]
+    assert len(sleeps.delays) == 1
+
+
+async def test_publish_is_retried_when_it_never_left(sleeps: Sleeps) -> None:
+    async with MomentoClient(
+        "t", base_url=f"http://127.0.0.1:{_free_port()}", retry=policy(sleeps, max_attempts=3)
+    ) as client:
+        with pytest.raises(MomentoConnectionError):
+            await client.publish(CACHE, "t", "m")
+    assert len(sleeps.delays) == 2
+
+
+async def test_subscriptions_back_off_with_the_policys_sleep(
+    faulty: LocalServer, sleeps: Sleeps
+) -> None:
+    topic = unique("backoff")
+    faulty.inject_fault(Fault(503, method="GET", topic=topic, count=3))
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=policy(sleeps)) as c:
+        await c.publish(CACHE, topic, "after three failures")
+        assert await _messages(c, topic, 1) == ["after three failures"]
+    assert len(sleeps.delays) == 3
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
