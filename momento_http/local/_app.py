@@ -7,7 +7,7 @@ import binascii
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -17,7 +17,7 @@ from anyio.lowlevel import EventLoopToken
 
 from momento_http.local._auth import Action, Identity, TokenAuthority, TokenError
 from momento_http.local._cache_store import CacheStore
-from momento_http.local._faults import FaultInjector
+from momento_http.local._faults import Disconnect, Fault, FaultInjector
 from momento_http.local._settings import Settings
 from momento_http.local._topic_store import Entry, Gap, Heartbeat, TopicStore
 
@@ -34,11 +34,16 @@ _BINARY_TYPE = (b"content-type", b"application/octet-stream")
 _JSON_TYPE = (b"content-type", b"application/json")
 
 
+FAULT_HEADER = b"x-momento-local-fault"
+"""A request header holding a fault rule as JSON; the rule may hit this very request."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Response:
     status: int
     body: bytes = b""
     headers: tuple[tuple[bytes, bytes], ...] = ()
+    disconnect: Disconnect | None = None
 
 
 class _RejectError(Exception):
@@ -259,10 +264,18 @@ class LocalMomentoApp:
         except Exception:
             _log.exception("the local server failed on %s %s", scope["method"], scope["path"])
             response = _Response(500, b"internal server error", (_TEXT_TYPE,))
+        if response.disconnect == "before_response":
+            await _drop_connection(receive)
+            return
         headers = list(response.headers)
         if response.status != 204:  # noqa: PLR2004 - a 204 carries no Content-Length
             headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if response.disconnect == "mid_body":
+            half = response.body[: len(response.body) // 2]
+            await send({"type": "http.response.body", "body": half, "more_body": True})
+            await _drop_connection(receive)
+            return
         await send({"type": "http.response.body", "body": response.body})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -292,6 +305,12 @@ class LocalMomentoApp:
         if method not in allowed:
             allow = (b"allow", ", ".join(allowed).encode())
             return _Response(405, b"Method Not Allowed", (_TEXT_TYPE, allow))
+        rule = _header(scope, FAULT_HEADER)
+        if rule is not None:
+            try:
+                self._faults.add(Fault.from_json(rule))
+            except ValueError as error:
+                raise _RejectError(400, f"{FAULT_HEADER.decode()}: {error}") from None
         fault = self._faults.take(method, cache, topic)
         if fault is not None and fault.status is not None:
             await anyio.sleep(fault.delay)
@@ -307,8 +326,9 @@ class LocalMomentoApp:
             response = await self._cache_request(request, scope, receive)
         else:
             response = await self._topic_request(request, scope, receive)
-        if fault is not None:  # a stall: the work is done, the answer comes late
+        if fault is not None:  # the work is done; the answer comes late, or never
             await anyio.sleep(fault.delay)
+            response = replace(response, disconnect=fault.disconnect)
         return response
 
     def _authenticate(self, scope: Scope, query: dict[str, str]) -> Identity:
@@ -392,6 +412,22 @@ class LocalMomentoApp:
             raise _ClientGoneError
         body = _topic_json(entries, self._settings.extra_fields)
         return _Response(200, body, (_JSON_TYPE,))
+
+
+async def _drop_connection(receive: Receive) -> None:
+    """Cut the connection under this request at once, sending nothing more.
+
+    ASGI has no message for this. uvicorn's `receive` is a method of the object holding
+    the connection's transport, so the transport is reached through it.
+
+    Raises:
+        RuntimeError: The ASGI server offers no transport to cut; it will answer 500.
+    """
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    if transport is None:
+        raise RuntimeError("this ASGI server offers no way to drop a connection")
+    transport.abort()
+    await anyio.lowlevel.checkpoint()  # let the server notice the loss before the app returns
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:

@@ -6,12 +6,20 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import fields
 
+from momento_http.local._faults import Fault
 from momento_http.local._server import LocalServer
 from momento_http.local._settings import DEFAULT_CACHE, Settings
 
 __all__ = ["main"]
 
 _DEFAULTS = Settings()
+
+
+def _fault_rule(text: str) -> Fault:
+    try:
+        return Fault.from_json(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--token", help="a fixed token with every permission (default: mint one and print it)"
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        dest="faults",
+        type=_fault_rule,
+        default=[],
+        metavar="JSON",
+        help='a fault rule, e.g. \'{"status": 503, "method": "GET", "count": 2}\'; repeatable',
     )
     settings = parser.add_argument_group("settings (see momento_http.local.Settings)")
     for field in fields(Settings):
@@ -62,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             token=args.token,
             settings=settings,
+            faults=args.faults,
         )
 
         def announce() -> None:

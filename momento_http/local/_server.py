@@ -39,8 +39,10 @@ class LocalServer:
         port: The port to listen on; 0 picks a free one.
         token: A fixed token with every permission, accepted as it is.
         settings: The limits to enforce and how topics behave.
-        clock: Gives the time in epoch seconds, for TTLs and token expiry; tests may pass
-            one they can move forward.
+        clock: Gives the time in epoch seconds, for TTLs, token expiry and topic idleness;
+            tests may pass one they can move forward.
+        faults: Fault rules armed from the start.
+        fault_seed: Seeds the draws of rules with a probability, for repeatable runs.
     """
 
     def __init__(
@@ -52,6 +54,8 @@ class LocalServer:
         token: str | None = None,
         settings: Settings | None = None,
         clock: Callable[[], float] = time.time,
+        faults: Iterable[Fault] = (),
+        fault_seed: int | None = None,
     ) -> None:
         if isinstance(caches, str):
             raise TypeError("caches must be a sequence of names, not one str")
@@ -64,7 +68,9 @@ class LocalServer:
         self._port = port
         self._clock = clock
         self._authority = TokenAuthority([token] if token is not None else [])
-        self._faults = FaultInjector()
+        self._faults = FaultInjector(fault_seed)
+        for fault in faults:
+            self._faults.add(fault)
         self._app = LocalMomentoApp(
             self._caches, settings or Settings(), self._authority, self._faults, clock
         )
@@ -127,8 +133,13 @@ class LocalServer:
         self._faults.add(fault)
 
     def clear_faults(self) -> None:
-        """Disarm every fault rule."""
+        """Disarm every fault rule and reset `fault_hits`."""
         self._faults.clear()
+
+    @property
+    def fault_hits(self) -> dict[str, int]:
+        """How many requests each kind of fault has hit, such as `{"status 503": 12}`."""
+        return dict(self._faults.hits)
 
     def _bind(self) -> tuple[uvicorn.Server, socket.socket]:
         """Listen on the socket and make the uvicorn server that will serve it."""
@@ -144,6 +155,7 @@ class LocalServer:
         self._base_url = f"http://{shown_host}:{port}"
         config = uvicorn.Config(
             self._app,
+            http="h11",  # the same protocol wherever httptools happens to be installed
             lifespan="on",
             log_level="warning",
             access_log=False,
