@@ -23,6 +23,7 @@ from momento_http._errors import (
 )
 from momento_http._poll_channel import PollChannel
 from momento_http._retry import RetryPolicy, is_transient
+from momento_http._streams import OneChunk
 from momento_http._subscription import Subscription
 from momento_http._validation import (
     Key,
@@ -448,9 +449,11 @@ class MomentoClient:
         url = self._url_prefix + path
 
         def build_poll(query: dict[str, str]) -> httpx.Request:
-            return self._http.build_request(
+            request = self._http.build_request(
                 "GET", url, params={**query, **self._auth_params}, timeout=self._poll_timeouts
             )
+            request.stream = OneChunk(b"")
+            return request
 
         # Each subscription polls over a connection of its own (see PollChannel), so
         # waiting polls never hold the connections get and set need.
@@ -511,6 +514,7 @@ class MomentoClient:
             if isinstance(timeout, UseClientDefault)
             else _check_timeout(timeout, "timeout"),
         )
+        request.stream = OneChunk(body or b"")
         attempt = 1
         while True:
             response: httpx.Response | None = None
