@@ -22,6 +22,7 @@ from momento_http._errors import (
     transport_errors,
 )
 from momento_http._poll_channel import PollChannel
+from momento_http._redaction import hide_tokens_in_httpx_logs
 from momento_http._retry import RetryPolicy, is_transient
 from momento_http._streams import OneChunk
 from momento_http._subscription import Subscription
@@ -163,6 +164,8 @@ class MomentoClient:
         )
         self._default_ttl = None if default_ttl is None else ttl_seconds(default_ttl, None)
         self._url_prefix = str(self._base_url).rstrip("/")
+        if token_in_query:
+            hide_tokens_in_httpx_logs()
         auth_headers = {} if token_in_query else {"authorization": credentials.token}
         self._auth_params = {"token": credentials.token} if token_in_query else {}
         headers = {"user-agent": _USER_AGENT, **auth_headers}

@@ -25,6 +25,8 @@ from contextlib import contextmanager
 
 import httpx
 
+from momento_http._redaction import redact_url
+
 __all__ = [
     "AuthenticationError",
     "CacheNotFoundError",
@@ -37,31 +39,10 @@ __all__ = [
     "PermissionDeniedError",
     "ServerError",
     "error_from_response",
-    "redact_url",
     "transport_errors",
 ]
 
-_REDACTED = "[REDACTED]"
 _MAX_MESSAGE_CHARS = 500
-
-
-def redact_url(url: httpx.URL | str) -> str:
-    """Return the URL as text with the value of any `token` query parameter hidden.
-
-    Args:
-        url: The request URL.
-
-    Returns:
-        The URL with `token=<value>` replaced by `token=[REDACTED]`.
-    """
-    parsed = httpx.URL(url)
-    if "token" not in parsed.params:
-        return str(parsed)
-    params = [
-        (name, _REDACTED if name == "token" else value)
-        for name, value in parsed.params.multi_items()
-    ]
-    return str(parsed.copy_with(params=params))
 
 
 class MomentoError(Exception):

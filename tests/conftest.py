@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import anyio.lowlevel
 import httpx
 import pytest
 
-from momento_http import MomentoClient
+from momento_http import MomentoClient, MomentoError, Subscription
 from momento_http.local import LocalServer, Settings
+from momento_http.local._auth import TokenAuthority
 
 CACHE = "test-cache"
 OTHER_CACHE = "other-cache"
@@ -87,3 +90,62 @@ def clocked_server(clock: FakeClock) -> Iterator[LocalServer]:
 def unique(prefix: str) -> str:
     """A name no other test uses, for state kept on the session's server."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class SecretsWatch(logging.Handler):
+    """Everything the suite shows: log records, error texts, and object reprs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.shown: list[str] = []
+        self.tokens: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.shown.append(record.getMessage())
+
+
+def _recording(watch: SecretsWatch, method: Any, record: Any) -> Any:
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = method(self, *args, **kwargs)
+        record(self, result)
+        return result
+
+    return wrapper
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secrets_watch() -> Iterator[SecretsWatch]:
+    """Across the whole session, no token may appear in any log, error, or repr."""
+    watch = SecretsWatch()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(watch)
+    root.setLevel(logging.DEBUG)
+
+    def shown(instance: Any, _: Any) -> None:
+        watch.shown.extend((str(instance), repr(instance)))
+
+    def minted(_: Any, token: str) -> None:
+        watch.tokens.add(token)
+
+    def server_key(server: LocalServer, _: Any) -> None:
+        watch.tokens.add(server.api_key)
+        watch.shown.append(repr(server))
+
+    with pytest.MonkeyPatch.context() as patch:
+        for cls, record in (
+            (MomentoError, shown),
+            (MomentoClient, shown),
+            (Subscription, shown),
+            (LocalServer, server_key),
+        ):
+            patch.setattr(cls, "__init__", _recording(watch, cls.__init__, record))
+        patch.setattr(TokenAuthority, "mint", _recording(watch, TokenAuthority.mint, minted))
+        yield watch
+    root.removeHandler(watch)
+    root.setLevel(level)
+    tokens = {token for token in watch.tokens if len(token) >= 16}
+    leaks = [text for text in watch.shown if any(token in text for token in tokens)]
+    assert tokens, "the watch saw no tokens: it is not watching"
+    assert len(watch.shown) > 1000, "the watch saw almost nothing: it is not watching"
+    assert not leaks, f"a token was shown: {leaks[:3]}"
