@@ -18,6 +18,7 @@ from anyio.lowlevel import EventLoopToken
 from momento_http.local._auth import Action, Identity, TokenAuthority, TokenError
 from momento_http.local._cache_store import CacheStore
 from momento_http.local._faults import Disconnect, Fault, FaultInjector
+from momento_http.local._openapi import OPENAPI_PATH, openapi_json
 from momento_http.local._settings import Settings
 from momento_http.local._topic_store import Entry, Gap, Heartbeat, TopicStore
 
@@ -225,6 +226,7 @@ class LocalMomentoApp:
         clock: Callable[[], float],
     ) -> None:
         self._caches = frozenset(caches)
+        self._openapi = openapi_json(sorted(self._caches))
         self._settings = settings
         self._authority = authority
         self._faults = faults
@@ -291,6 +293,8 @@ class LocalMomentoApp:
 
     async def _handle(self, scope: Scope, receive: Receive) -> _Response:
         method = scope["method"]
+        if scope["path"] == OPENAPI_PATH and method == "GET":
+            return _Response(200, self._openapi, (_JSON_TYPE,))
         topic: str | None
         allowed: tuple[str, ...]
         segments = _path_segments(scope.get("raw_path") or scope["path"].encode())

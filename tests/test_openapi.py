@@ -1,0 +1,65 @@
+"""The local server's OpenAPI document, and schemathesis run against the server with it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from momento_http.local import LocalServer, Settings
+
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+    ]
+)
+
+
+def test_the_document_is_served_without_a_token() -> None:
+    with LocalServer(["alpha", "beta/ü"]) as server:
+        response = httpx.get(f"{server.base_url}/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {"/cache/{cacheName}", "/topics/{cacheName}/{topicName}"}
+    cache_name = document["paths"]["/cache/{cacheName}"]["get"]["parameters"][0]
+    assert cache_name["schema"]["enum"] == ["alpha", "beta/ü"]
+
+
+def test_schemathesis_finds_no_server_error_and_no_mismatch() -> None:
+    settings = Settings(poll_hold_seconds=0.2)
+    with LocalServer(["cache-a", "odd/ü"], token="schemathesis-token", settings=settings) as s:
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("schemathesis")),  # installed beside pytest
+                "run",
+                f"{s.base_url}/openapi.json",
+                "--header",
+                "Authorization: schemathesis-token",
+                "--checks",
+                CHECKS,
+                "--max-examples",
+                "30",
+                "--seed",
+                "2026",
+                "--no-color",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        alive = httpx.get(
+            f"{s.base_url}/cache/cache-a",
+            params={"key": "still-here"},
+            headers={"authorization": "schemathesis-token"},
+        )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
+    assert alive.status_code == 404  # a miss: the server survived the run
