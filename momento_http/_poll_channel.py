@@ -68,18 +68,16 @@ class PollChannel:
                 response = await self._transport.handle_async_request(request)
                 response.request = request
                 try:
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():  # decoded: the cap holds after gzip
-                        body += chunk
-                        if len(body) > MAX_POLL_BYTES:
-                            raise ServerError(
-                                f"the poll answer is over {MAX_POLL_BYTES} bytes",
-                                status_code=response.status_code,
-                                method=request.method,
-                                url=request.url,
-                            )
+                    body = await _read_capped(response)
                 finally:
                     await response.aclose()
+                if body is None:
+                    raise ServerError(
+                        f"the poll answer is over {MAX_POLL_BYTES} bytes",
+                        status_code=response.status_code,
+                        method=request.method,
+                        url=request.url,
+                    )
         except MomentoTimeoutError as error:
             if isinstance(error.__cause__, httpx.ReadTimeout):
                 return None
@@ -94,3 +92,22 @@ class PollChannel:
         """Close the connection, unless it belongs to a caller's transport."""
         if self._owns_transport:
             await self._transport.aclose()
+
+
+async def _read_capped(response: httpx.Response) -> bytearray | None:
+    """The decoded body (the cap holds after gzip too), or None when it is over the cap.
+
+    A body declared too long is refused unread. Any other is read to its end even past
+    the cap, keeping only what fits: leaving httpx's body iteration half-done abandons
+    async generators, which trio warns about when they are collected.
+    """
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_POLL_BYTES:
+        return None
+    body = bytearray()
+    over = False
+    async for chunk in response.aiter_bytes():
+        over = over or len(body) + len(chunk) > MAX_POLL_BYTES
+        if not over:
+            body += chunk
+    return None if over else body

@@ -188,3 +188,23 @@ def test_every_error_is_a_momento_error() -> None:
     ):
         assert issubclass(error_type, MomentoError)
     assert issubclass(InvalidArgumentError, ValueError)
+
+
+@pytest.mark.parametrize("status", [204, 206, 301, 302, 307])
+async def test_a_get_answered_with_an_odd_status_is_a_server_error(
+    faulty: LocalServer, client: MomentoClient, status: int
+) -> None:
+    faulty.inject_fault(Fault(status, message="odd", method="GET"))
+    with pytest.raises(ServerError) as caught:
+        await client.get(CACHE, "k")
+    assert caught.value.status_code == status
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_redirects_are_not_followed(
+    faulty: LocalServer, client: MomentoClient, status: int
+) -> None:
+    faulty.inject_fault(Fault(status, message="moved", method="PUT"))
+    with pytest.raises(ServerError) as caught:
+        await client.set(CACHE, "k", b"v")
+    assert caught.value.status_code == status

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from conftest import CACHE, CountingTransport, FakeClock, no_wait, unique
 
@@ -27,6 +28,7 @@ from momento_http import (
     TopicEvent,
     TopicItem,
 )
+from momento_http._poll_channel import _read_capped
 from momento_http.local import Fault, LocalServer, Settings, TopicPermission, TopicRole
 
 FAST_RETRY = RetryPolicy(max_poll_failures=5, sleep=no_wait)
@@ -592,3 +594,44 @@ async def test_a_custom_transport_carries_polls_and_stays_open(
         assert polls_and_publish >= 2
         await c.publish(CACHE, topic, "the transport outlives the subscription")
         assert transport.handled == polls_and_publish + 1
+
+
+@pytest.fixture
+def small_poll_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("momento_http._poll_channel.MAX_POLL_BYTES", 1000)
+
+
+@pytest.mark.usefixtures("small_poll_cap")
+@pytest.mark.parametrize(("oversized", "raises"), [(1, False), (5, True)])
+async def test_a_poll_answer_over_the_size_cap(
+    faulty: LocalServer, fast_client: MomentoClient, topic: str, oversized: int, raises: bool
+) -> None:
+    await fast_client.publish(CACHE, topic, "small enough")
+    huge = json.dumps({"items": [wire_item(1, "x" * 2000)]})
+    faulty.inject_fault(
+        Fault(200, message=huge, content_type="application/json", topic=topic, count=oversized)
+    )
+    async with fast_client.subscribe(CACHE, topic, sequence_number=1) as subscription:
+        if raises:  # five oversized answers in a row: the fast client gives up
+            with pytest.raises(ServerError, match="over 1000 bytes"):
+                await take(subscription, 1)
+        else:  # one oversized answer is ridden out like any malformed one
+            (event,) = items(await take(subscription, 1))
+            assert event.value == "small enough"
+
+
+@pytest.mark.usefixtures("small_poll_cap")
+@pytest.mark.parametrize(("chunks", "kept"), [(2, True), (5, False)])
+async def test_an_answer_of_unknown_length_is_read_to_its_end(chunks: int, kept: bool) -> None:
+    read: list[int] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for index in range(chunks):
+            read.append(index)
+            yield b"x" * 400
+
+    answer = httpx.Response(200, content=body())  # streamed: no Content-Length
+    assert "content-length" not in answer.headers
+    got = await _read_capped(answer)
+    assert read == list(range(chunks))  # every chunk was read, even past the cap
+    assert (got == bytearray(b"x" * 400 * chunks)) if kept else (got is None)
