@@ -98,6 +98,12 @@ def _check_timeout(timeout: float | httpx.Timeout, name: str) -> httpx.Timeout:
     return httpx.Timeout(timeout)
 
 
+def _check_retry(retry: object) -> RetryPolicy | None:
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise InvalidArgumentError(f"retry must be a RetryPolicy or None, not {retry!r}")
+    return retry
+
+
 def _check_sequence(value: object, name: str) -> int:
     if value is None:
         return 0
@@ -181,9 +187,7 @@ class MomentoClient:
             _check_timeout(poll_timeout, "poll_timeout").read,
             connect=self._http.timeout.connect,
         )
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise InvalidArgumentError("retry must be a RetryPolicy or None")
-        self._retry = retry
+        self._retry = _check_retry(retry)
         self._subscriptions: set[Subscription] = set()
         self._state = _State.UNOPENED
 
@@ -506,7 +510,7 @@ class MomentoClient:
         if key_param is not None:
             query[key_param[0]] = key_param[1]
         query.update(self._auth_params)
-        policy = self._retry if isinstance(retry, UseClientDefault) else retry
+        policy = self._retry if isinstance(retry, UseClientDefault) else _check_retry(retry)
         request = self._http.build_request(
             method,
             self._url_prefix + path,

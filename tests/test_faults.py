@@ -130,6 +130,9 @@ async def test_a_header_arms_a_rule_that_can_hit_its_own_request(
         ('{"status": 503, "method": "PATCH"}', "method"),
         ('{"status": 503, "method": 5}', "malformed fault rule"),
         ("{}", "needs a status"),
+        ('{"status": 503, "retry_after": -1}', "retry_after"),
+        ('{"status": 200, "content_type": "text/\\u00fc"}', "printable ASCII"),
+        ('{"status": 200, "content_type": "a\\nb"}', "printable ASCII"),
     ],
 )
 async def test_a_malformed_rule_in_a_header_is_a_400(

@@ -137,6 +137,12 @@ BAD_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("publish", {"cache": "c", "topic": 3, "value": "v"}),
     ("publish", {"cache": "c", "topic": "t", "value": None}),
     ("publish", {"cache": "c", "topic": "t", "value": 1.0}),
+    ("get", {"cache": "c", "key": "k", "retry": 3}),
+    ("get", {"cache": "c", "key": "k", "retry": "no"}),
+    ("delete", {"cache": "c", "key": "k", "timeout": 0}),
+    ("set", {"cache": "c", "key": "k", "value": "v", "ttl": 5, "timeout": -1.0}),
+    ("publish", {"cache": "c", "topic": "t", "value": "v", "timeout": "1"}),
+    ("publish", {"cache": "c", "topic": "t", "value": "v", "retry": object()}),
 ]
 
 

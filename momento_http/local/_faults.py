@@ -63,6 +63,10 @@ class Fault:
             raise ValueError("disconnect must be 'before_response' or 'mid_body'")
         if not self.delay >= 0:
             raise ValueError("a fault's delay must be a non-negative number of seconds")
+        if self.retry_after is not None and not self.retry_after >= 0:
+            raise ValueError("a fault's retry_after must be a non-negative number of seconds")
+        if not (self.content_type.isascii() and self.content_type.isprintable()):
+            raise ValueError("a fault's content_type must be printable ASCII")
         if self.count is not None and self.count < 1:
             raise ValueError("a fault's count must be at least 1, or None for every request")
         if not 0 < self.probability <= 1:
