@@ -85,9 +85,18 @@ def _env_api_key() -> str:
     return api_key
 
 
-def _names_cache(error_message: str) -> bool:
-    """Whether a 404's message says the cache is missing (rather than the key)."""
-    return "cache not found" in error_message.lower()
+def _is_a_miss(response: httpx.Response) -> bool:
+    """Whether the answer is a 404 for the key; a 404 naming the cache is raised instead.
+
+    Raises:
+        CacheNotFoundError: The 404 says the cache is missing.
+    """
+    if response.status_code != httpx.codes.NOT_FOUND:
+        return False
+    error = error_from_response(response)
+    if "cache not found" in error.message.lower():
+        raise error
+    return True
 
 
 def _check_timeout(timeout: float | httpx.Timeout, name: str) -> httpx.Timeout:
@@ -302,10 +311,7 @@ class MomentoClient:
         )
         if response.status_code == httpx.codes.OK:
             return response.content
-        if response.status_code == httpx.codes.NOT_FOUND:
-            error = error_from_response(response)
-            if _names_cache(error.message):
-                raise error
+        if _is_a_miss(response):
             return None
         raise self._unexpected(response)
 
@@ -376,12 +382,8 @@ class MomentoClient:
             timeout=timeout,
             retry=retry,
         )
-        if response.status_code == httpx.codes.NOT_FOUND:
-            error = error_from_response(response)
-            if _names_cache(error.message):
-                raise error
-            return
-        self._expect_success(response)
+        if not _is_a_miss(response):
+            self._expect_success(response)
 
     async def publish(
         self,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio.lowlevel
@@ -73,6 +77,46 @@ async def client(server: LocalServer) -> AsyncIterator[MomentoClient]:
         server.api_key, base_url=server.base_url, default_ttl=60, retry=None
     ) as bound:
         yield bound
+
+
+@pytest.fixture
+def faulty(server: LocalServer) -> Iterator[LocalServer]:
+    """The session's server, with no fault rules before or after the test."""
+    server.clear_faults()
+    yield server
+    server.clear_faults()
+
+
+@contextmanager
+def local_cli(*arguments: str) -> Iterator[tuple[str, list[str]]]:
+    """Run `python -m momento_http.local --port 0 ...` until Ctrl-C.
+
+    Yields:
+        Its base URL, and the three lines it printed on starting.
+    """
+    command = [sys.executable, "-m", "momento_http.local", "--port", "0", *arguments]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            banner = [process.stdout.readline().strip() for _ in range(3)]
+            assert banner[0].startswith("Momento local server at http://127.0.0.1:"), banner
+            yield banner[0].rsplit(" ", 1)[1], banner
+        finally:
+            process.send_signal(signal.SIGINT)  # Ctrl-C: it must stop cleanly
+            assert process.wait(timeout=10) == 0
+
+
+def local_cli_refusal(*arguments: str) -> str:
+    """Run the local server's command line with bad arguments; give what it said."""
+    result = subprocess.run(
+        [sys.executable, "-m", "momento_http.local", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    return result.stderr
 
 
 @pytest.fixture

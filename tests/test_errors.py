@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import pytest
 from conftest import CACHE
@@ -43,12 +43,6 @@ STATUSES: list[tuple[int, type[MomentoError]]] = [
     (503, ServerError),
     (504, ServerError),
 ]
-
-
-@pytest.fixture
-def faulty(server: LocalServer) -> Iterator[LocalServer]:
-    yield server
-    server.clear_faults()
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)

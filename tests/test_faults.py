@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import CACHE, unique
+from conftest import CACHE, local_cli, local_cli_refusal, unique
 
 from momento_http import MomentoClient, MomentoConnectionError, RetryPolicy, TopicItem
 from momento_http.local import Fault, LocalServer
-
-
-@pytest.fixture
-def faulty(server: LocalServer) -> Iterator[LocalServer]:
-    server.clear_faults()
-    yield server
-    server.clear_faults()
 
 
 @pytest.fixture
@@ -147,32 +138,15 @@ async def test_a_malformed_rule_in_a_header_is_a_400(
 
 def test_rules_from_the_command_line() -> None:
     rule = json.dumps({"status": 418, "message": "teapot", "method": "GET", "count": None})
-    command = [sys.executable, "-m", "momento_http.local", "--port", "0", "--token", "t"]
-    with subprocess.Popen([*command, "--fault", rule], stdout=subprocess.PIPE, text=True) as server:
-        try:
-            assert server.stdout is not None
-            base_url = server.stdout.readline().rsplit(" ", 1)[1].strip()
-            response = httpx.get(
-                f"{base_url}/cache/default-cache",
-                params={"key": "k"},
-                headers={"authorization": "t"},
-            )
-            assert (response.status_code, response.text) == (418, "teapot")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with local_cli("--token", "t", "--fault", rule) as (base_url, _):
+        response = httpx.get(
+            f"{base_url}/cache/default-cache", params={"key": "k"}, headers={"authorization": "t"}
+        )
+    assert (response.status_code, response.text) == (418, "teapot")
 
 
 def test_a_malformed_rule_on_the_command_line_is_refused() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "momento_http.local", "--fault", '{"status": 5}'],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "from 200 to 599" in result.stderr
+    assert "from 200 to 599" in local_cli_refusal("--fault", '{"status": 5}')
 
 
 def test_rules_are_plain_values() -> None:

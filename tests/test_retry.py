@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -42,12 +42,6 @@ class Sleeps:
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
-
-
-@pytest.fixture
-def faulty(server: LocalServer) -> Iterator[LocalServer]:
-    yield server
-    server.clear_faults()
 
 
 def policy(sleeps: Sleeps, **options: Any) -> RetryPolicy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import resource
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -46,12 +46,6 @@ async def fast_client(server: LocalServer) -> AsyncIterator[MomentoClient]:
         server.api_key, base_url=server.base_url, default_ttl=60, retry=FAST_RETRY
     ) as bound:
         yield bound
-
-
-@pytest.fixture
-def faulty(server: LocalServer) -> Iterator[LocalServer]:
-    yield server
-    server.clear_faults()
 
 
 async def take(subscription: Subscription, count: int) -> list[TopicEvent]:
