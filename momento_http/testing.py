@@ -1,0 +1,96 @@
+"""pytest fixtures for testing your own code against a local Momento server.
+
+Load the plugin in a `conftest.py`:
+
+    pytest_plugins = ["momento_http.testing"]
+
+(or run `pytest -p momento_http.testing`), then ask for the fixtures:
+
+    async def test_cache_round_trip(momento_client):
+        await momento_client.set("default-cache", "k", b"v", ttl=60)
+        assert await momento_client.get("default-cache", "k") == b"v"
+
+The fixtures work under pytest-asyncio (strict and auto modes) and under anyio's pytest
+plugin (asyncio and trio): the server runs in a thread of its own, and the client keeps
+no connection open between requests, so neither needs the test's event loop to start or
+to stop.
+
+Fixtures:
+    momento_caches: The caches the server creates (session scope; override to change).
+    momento_settings: The server's `Settings` (session scope; override to change).
+    momento_server: The `LocalServer`, started once per session.
+    momento_client: A `MomentoClient` bound to the server, with a 60 s default TTL.
+    momento_api_key: A factory of scoped, expiring keys: `momento_server.mint_api_key`.
+    momento_faults: The server, with fault rules cleared before and after the test; arm
+        them with `momento_faults.inject_fault(Fault(...))`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from momento_http import MomentoClient
+from momento_http.local import DEFAULT_CACHE, LocalServer, Settings
+
+__all__ = [
+    "momento_api_key",
+    "momento_caches",
+    "momento_client",
+    "momento_faults",
+    "momento_server",
+    "momento_settings",
+]
+
+
+@pytest.fixture(scope="session")
+def momento_caches() -> list[str]:
+    """The caches the local server creates; override this fixture to name your own."""
+    return [DEFAULT_CACHE]
+
+
+@pytest.fixture(scope="session")
+def momento_settings() -> Settings:
+    """The local server's settings; override this fixture to change limits or topics."""
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def momento_server(momento_caches: list[str], momento_settings: Settings) -> Iterator[LocalServer]:
+    """A local Momento server on a loopback port, for the whole session."""
+    with LocalServer(momento_caches, settings=momento_settings) as server:
+        yield server
+
+
+@pytest.fixture
+def momento_client(momento_server: LocalServer) -> MomentoClient:
+    """A client of the local server, usable from any event loop, with a 60 s default TTL.
+
+    Its transport closes each connection after its answer, so nothing is left open when
+    the test ends and no event loop is needed to close it.
+    """
+    transport = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=0)
+    )
+    return MomentoClient(
+        momento_server.api_key,
+        base_url=momento_server.base_url,
+        default_ttl=60,
+        transport=transport,
+    )
+
+
+@pytest.fixture
+def momento_api_key(momento_server: LocalServer) -> Callable[..., str]:
+    """Mints keys for the local server: `momento_api_key([CachePermission(...)], ...)`."""
+    return momento_server.mint_api_key
+
+
+@pytest.fixture
+def momento_faults(momento_server: LocalServer) -> Iterator[LocalServer]:
+    """The local server, with no fault rules before or after the test."""
+    momento_server.clear_faults()
+    yield momento_server
+    momento_server.clear_faults()
