@@ -117,7 +117,7 @@ async def test_every_message_once_in_order_under_chaos(chaos_server: LocalServer
         f"{len(items)} received in order, 0 lost, 0 duplicated; faults {hits}; "
         f"{time.perf_counter() - started:.1f} s"
     )
-    assert sum(hits.values()) > 0.1 * (MESSAGES + len(items) / 100)
+    assert sum(hits.values()) > 0.1 * MESSAGES  # the faults really were injected
 
 
 async def test_set_and_get_pairs_all_succeed_under_chaos(chaos_server: LocalServer) -> None:
@@ -139,4 +139,4 @@ async def test_set_and_get_pairs_all_succeed_under_chaos(chaos_server: LocalServ
         f"\nchaos: {PAIRS} set/get pairs all succeeded; faults {hits}; "
         f"{time.perf_counter() - started:.1f} s"
     )
-    assert sum(hits.values()) > 0.1 * 2 * PAIRS
+    assert sum(hits.values()) > 0.1 * 2 * PAIRS  # the faults really were injected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -109,7 +110,7 @@ async def test_idempotent_calls_ride_out_transient_statuses(
     faulty: LocalServer, sleeps: Sleeps, operation: str, fault: Fault
 ) -> None:
     method, call = IDEMPOTENT[operation]
-    faulty.inject_fault(Fault(fault.status, retry_after=fault.retry_after, method=method, count=2))
+    faulty.inject_fault(replace(fault, method=method, count=2))
     async with MomentoClient(
         faulty.api_key, base_url=faulty.base_url, retry=policy(sleeps, max_attempts=3)
     ) as client:

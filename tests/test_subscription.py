@@ -6,6 +6,7 @@ import json
 import resource
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -309,14 +310,10 @@ async def test_quiet_answers_mean_poll_again(
     faulty: LocalServer, fast_client: MomentoClient, topic: str, quiet: Fault
 ) -> None:
     await fast_client.publish(CACHE, topic, "after the quiet")
-    faulty.inject_fault(Fault(**{**_fields(quiet), "topic": topic, "count": 3}))
+    faulty.inject_fault(replace(quiet, topic=topic, count=3))
     async with fast_client.subscribe(CACHE, topic, sequence_number=1) as subscription:
         (event,) = items(await take(subscription, 1))
     assert event.value == "after the quiet"
-
-
-def _fields(fault: Fault) -> dict[str, Any]:
-    return {name: getattr(fault, name) for name in Fault.__dataclass_fields__}
 
 
 async def test_held_polls_that_end_empty_raise_nothing(clocked_server: LocalServer) -> None:
@@ -364,7 +361,7 @@ async def test_transient_failures_are_retried_unseen(
     faulty: LocalServer, fast_client: MomentoClient, topic: str, failure: Fault
 ) -> None:
     await fast_client.publish(CACHE, topic, "survived")
-    faulty.inject_fault(Fault(**{**_fields(failure), "topic": topic}))
+    faulty.inject_fault(replace(failure, topic=topic))
     async with fast_client.subscribe(CACHE, topic, sequence_number=1) as subscription:
         (event,) = items(await take(subscription, 1))
     assert event.value == "survived"

@@ -120,6 +120,12 @@ class Identity:
         return any(p.allows(action, cache, topic) for p in self.permissions)
 
 
+_Checked = tuple[Identity, "float | None"]
+"""A checked token: whom it speaks for, and when it expires (None: never)."""
+
+_CHECKED_TOKENS = 4096
+
+
 class TokenError(Exception):
     """A token is malformed, forged, or expired; the message says which, never the token."""
 
@@ -166,7 +172,11 @@ class TokenAuthority:
 
     def __init__(self, fixed_tokens: Iterable[str] = ()) -> None:
         self._secret = secrets.token_bytes(32)
-        self._fixed = {token: Identity(None, ALL_PERMISSIONS) for token in fixed_tokens}
+        self._fixed: dict[str, _Checked] = {
+            token: (Identity(None, ALL_PERMISSIONS), None) for token in fixed_tokens
+        }
+        # Tokens whose signature and claims passed, so each request only checks expiry.
+        self._checked = dict(self._fixed)
 
     def mint(
         self,
@@ -206,9 +216,19 @@ class TokenAuthority:
         Raises:
             TokenError: The token is unknown, forged, malformed, or expired.
         """
-        fixed = self._fixed.get(token)
-        if fixed is not None:
-            return fixed
+        checked = self._checked.get(token)
+        if checked is None:
+            checked = self._check(token)
+            if len(self._checked) >= _CHECKED_TOKENS:  # bound the memory; fixed ones stay
+                self._checked = dict(self._fixed)
+            self._checked[token] = checked
+        identity, expires_at = checked
+        if expires_at is not None and now >= expires_at:
+            raise TokenError("the token has expired")
+        return identity
+
+    def _check(self, token: str) -> _Checked:
+        """Check a token's signature and read its claims; raise TokenError if they fail."""
         header, _, rest = token.partition(".")
         payload, _, signature = rest.partition(".")
         if header != _HEADER or not payload or not signature:
@@ -221,10 +241,7 @@ class TokenAuthority:
             permissions = tuple(_decode_permission(p) for p in claims["p"])
         except (ValueError, KeyError, TypeError) as error:
             raise TokenError("the token's claims are malformed") from error
-        expires_at = claims.get("exp")
-        if expires_at is not None and now >= expires_at:
-            raise TokenError("the token has expired")
-        return Identity(claims.get("id"), permissions)
+        return Identity(claims.get("id"), permissions), claims.get("exp")
 
     def _sign(self, signing_input: str) -> bytes:
         return hmac.new(self._secret, signing_input.encode("ascii"), hashlib.sha256).digest()
