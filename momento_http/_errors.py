@@ -63,10 +63,10 @@ class MomentoError(Exception):
         method: str | None = None,
         url: httpx.URL | str | None = None,
     ) -> None:
-        self.message = message
-        self.status_code = status_code
-        self.method = method
-        self.url = None if url is None else redact_url(url)
+        self.message: str = message
+        self.status_code: int | None = status_code
+        self.method: str | None = method
+        self.url: str | None = None if url is None else redact_url(url)
         super().__init__(self._describe())
 
     def _describe(self) -> str:
