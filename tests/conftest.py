@@ -87,14 +87,19 @@ def faulty(server: LocalServer) -> Iterator[LocalServer]:
     server.clear_faults()
 
 
+LOCAL_SERVER_COMMAND = (sys.executable, "-m", "momento_http.local")
+
+
 @contextmanager
-def local_cli(*arguments: str) -> Iterator[tuple[str, list[str]]]:
-    """Run `python -m momento_http.local --port 0 ...` until Ctrl-C.
+def local_cli(
+    *arguments: str, command: tuple[str, ...] = LOCAL_SERVER_COMMAND
+) -> Iterator[tuple[str, list[str]]]:
+    """Run `python -m momento_http.local --port 0 ...` (or another command) until Ctrl-C.
 
     Yields:
         Its base URL, and the three lines it printed on starting.
     """
-    command = [sys.executable, "-m", "momento_http.local", "--port", "0", *arguments]
+    command = (*command, "--port", "0", *arguments)
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None

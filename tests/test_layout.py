@@ -44,3 +44,11 @@ def test_the_package_root_only_re_exports() -> None:
         if not name.startswith("_") and not isinstance(value, ModuleType)
     }
     assert public == set(momento_http.__all__)
+
+
+def test_the_command_line_reaches_the_local_server_only_through_its_local_command() -> None:
+    for path in (PACKAGE / "_cli").glob("*.py"):
+        local = {
+            module for module in imported_modules(path) if module.startswith("momento_http.local")
+        }
+        assert path.name == "_main.py" or not local, f"{path.name} imports {local}"

@@ -22,9 +22,9 @@ def _fault_rule(text: str) -> Fault:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m momento_http.local",
+        prog=prog,
         description="Serve the Momento HTTP API (cache and topics) from memory.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -60,16 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m momento_http.local") -> int:
     """Run the local server until interrupted.
 
     Args:
         argv: The arguments, without the program name; None reads `sys.argv`.
+        prog: The program name its messages give.
 
     Returns:
         The exit status.
     """
-    parser = _parser()
+    parser = _parser(prog)
     args = parser.parse_args(argv)
     try:
         settings = Settings(**{field.name: getattr(args, field.name) for field in fields(Settings)})
@@ -91,5 +92,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly
         return 0
     except (ValueError, TypeError, OSError) as error:
-        parser.exit(2, f"momento_http.local: {error}\n")
+        parser.exit(2, f"{prog}: {error}\n")
     return 0

@@ -1,0 +1,301 @@
+"""`momento-http` and `python -m momento_http`, run as subprocesses against the local server."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import CACHE, local_cli, unique
+
+from momento_http._cli import ExitCode
+from momento_http.local import CachePermission, CacheRole, Fault, LocalServer
+
+MODULE = (sys.executable, "-m", "momento_http")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def lines(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.stdout.decode().splitlines()]
+
+
+@pytest.fixture
+def cli(server: LocalServer) -> CliRunner:
+    return CliRunner(server)
+
+
+class CliRunner:
+    """Runs `python -m momento_http COMMAND ... --base-url <the session's server>`."""
+
+    def __init__(self, server: LocalServer) -> None:
+        self.server = server
+        self.env = {**os.environ, "MOMENTO_API_KEY": server.api_key}
+        self.env.pop("MOMENTO_ENDPOINT", None)
+
+    def command(self, *arguments: str, base_url: str | None = None) -> list[str]:
+        return [*MODULE, *arguments, "--base-url", base_url or str(self.server.base_url)]
+
+    def __call__(
+        self,
+        *arguments: str,
+        stdin: bytes = b"",
+        env: dict[str, str] | None = None,
+        secrets: tuple[str, ...] = (),
+        base_url: str | None = None,
+    ) -> Outcome:
+        result = subprocess.run(
+            self.command(*arguments, base_url=base_url),
+            input=stdin,
+            capture_output=True,
+            env=self.env if env is None else env,
+            timeout=60,
+            check=False,
+        )
+        outcome = Outcome(result.returncode, result.stdout, result.stderr.decode())
+        for secret in (self.server.api_key, *secrets):
+            assert secret.encode() not in result.stdout
+            assert secret not in outcome.stderr
+        assert "Traceback" not in outcome.stderr
+        return outcome
+
+
+def test_set_get_delete_round_trip(cli: CliRunner) -> None:
+    key = unique("cli")
+    assert cli("set", CACHE, key, "hello, world").code == ExitCode.OK
+    assert cli("get", CACHE, key) == Outcome(ExitCode.OK, b"hello, world", "")
+    assert cli("delete", CACHE, key).code == ExitCode.OK
+    miss = cli("get", CACHE, key)
+    assert miss.code == ExitCode.MISS
+    assert ExitCode.MISS.value == 1
+    assert miss.stdout == b""
+    assert f"miss: '{key}' is not in '{CACHE}'" in miss.stderr
+
+
+def test_values_come_from_stdin_or_a_file_byte_for_byte(cli: CliRunner, tmp_path: Path) -> None:
+    raw = bytes(range(256)) * 4
+    piped, filed, dashed = unique("stdin"), unique("file"), unique("dash")
+    assert cli("set", CACHE, piped, stdin=raw).code == ExitCode.OK
+    (tmp_path / "value.bin").write_bytes(raw[::-1])
+    assert cli("set", CACHE, filed, "--file", str(tmp_path / "value.bin")).code == ExitCode.OK
+    assert cli("set", CACHE, dashed, "--file", "-", stdin=b"x\n").code == ExitCode.OK
+    assert cli("get", CACHE, piped).stdout == raw
+    assert cli("get", CACHE, filed).stdout == raw[::-1]
+    assert cli("get", CACHE, dashed).stdout == b"x\n"
+
+
+def test_the_ttl_flag_reaches_the_server(cli: CliRunner) -> None:
+    key = unique("ttl")
+    assert cli("set", CACHE, key, "v", "--ttl", "0").code == ExitCode.BAD_INPUT
+    assert cli("set", CACHE, key, "v", "--ttl", str(10**9)).code == ExitCode.BAD_INPUT
+    assert cli("set", CACHE, key, "v", "--ttl", "5").code == ExitCode.OK
+
+
+def test_a_terminal_on_stdin_is_not_read_for_a_value(cli: CliRunner) -> None:
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(
+            cli.command("set", CACHE, unique("tty")),
+            stdin=follower,
+            capture_output=True,
+            env=cli.env,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert b"no value: give it as an argument, with --file, or on stdin" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("set", CACHE, "k", "--file", "/nonexistent/value"), "cannot read /nonexistent"),
+        (("set", CACHE, "k", "v", "--file", "-"), "give the value or --file, not both"),
+        (("set", CACHE, "k", "v", "--ttl", "-1"), "expected a whole number >= 0"),
+        (("get", CACHE, "k", "--timeout", "0"), "expected a number of seconds > 0"),
+        (("get", "", "k"), "cache"),
+        (("publish", CACHE, "t", "--file", "-"), "not UTF-8 text; add --binary"),
+        (("subscribe", CACHE, "t", "--sequence-number", "x"), "expected a whole number"),
+        (("frobnicate",), "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(
+    cli: CliRunner, arguments: tuple[str, ...], message: str
+) -> None:
+    outcome = cli(*arguments, stdin=b"\xff\xfe")
+    assert outcome.code == ExitCode.BAD_INPUT
+    assert ExitCode.BAD_INPUT.value == 2
+    assert message in outcome.stderr
+
+
+def test_no_api_key_is_bad_input(cli: CliRunner) -> None:
+    env = {k: v for k, v in cli.env.items() if k not in {"MOMENTO_API_KEY", "MOMENTO_AUTH_TOKEN"}}
+    outcome = cli("get", CACHE, "k", env=env)
+    assert outcome.code == ExitCode.BAD_INPUT
+    assert "set MOMENTO_API_KEY" in outcome.stderr
+
+
+def test_the_api_key_flag_wins_and_is_never_printed(cli: CliRunner, server: LocalServer) -> None:
+    foreign = LocalServer([CACHE]).mint_api_key()
+    refused = cli("get", CACHE, "k", "--api-key", foreign, secrets=(foreign,))
+    assert refused.code == ExitCode.AUTH
+    assert ExitCode.AUTH.value == 3
+    assert "401" in refused.stderr
+    reader = server.mint_api_key([CachePermission(CacheRole.READ_ONLY)])
+    denied = cli("set", CACHE, "k", "v", "--api-key", reader, secrets=(reader,))
+    assert denied.code == ExitCode.AUTH
+    assert "403" in denied.stderr
+    assert cli("get", CACHE, unique("k"), "--api-key", reader, secrets=(reader,)).code == 1
+
+
+def test_a_missing_cache_exits_4(cli: CliRunner) -> None:
+    outcome = cli("get", "no-such-cache", "k")
+    assert outcome.code == ExitCode.NOT_FOUND
+    assert ExitCode.NOT_FOUND.value == 4
+    assert "Cache Not Found" in outcome.stderr
+
+
+def test_server_errors_exit_5_after_the_retries(cli: CliRunner, faulty: LocalServer) -> None:
+    down = Fault(status=503, message="down for tests", method="GET", cache=CACHE, count=None)
+    faulty.inject_fault(down)
+    outcome = cli("get", CACHE, "k")
+    assert outcome.code == ExitCode.SERVER
+    assert ExitCode.SERVER.value == 5
+    assert "down for tests" in outcome.stderr
+    assert faulty.fault_hits == {"status 503": 3}  # the default retry policy: three tries
+
+
+def test_an_unreachable_server_exits_6(cli: CliRunner) -> None:
+    with LocalServer([CACHE]) as gone:
+        base_url = str(gone.base_url)
+    outcome = cli("get", CACHE, "k", base_url=base_url)
+    assert outcome.code == ExitCode.UNREACHABLE
+    assert ExitCode.UNREACHABLE.value == 6
+    assert "ConnectError" in outcome.stderr
+
+
+def publish_raw(server: LocalServer, topic: str, value: bytes | str) -> None:
+    """Publish with plain httpx, so the CLI's subscribe is checked against another writer."""
+    content_type = "text/plain" if isinstance(value, str) else "application/octet-stream"
+    response = httpx.post(
+        f"{server.base_url}/topics/{CACHE}/{topic}",
+        content=value,
+        headers={"authorization": server.api_key, "content-type": content_type},
+    )
+    response.raise_for_status()
+
+
+def test_publish_then_subscribe_from_a_stored_position(cli: CliRunner) -> None:
+    topic = unique("topic")
+    assert cli("publish", CACHE, topic, "first").code == ExitCode.OK
+    assert cli("publish", CACHE, topic, "--file", "-", stdin="zwei ü".encode()).code == 0
+    assert cli("publish", CACHE, topic, "--binary", "--file", "-", stdin=b"\x00\xff").code == 0
+    outcome = cli("subscribe", CACHE, topic, "--sequence-number", "1", "--count", "3")
+    assert outcome.code == ExitCode.OK
+    first, second, third = outcome.lines
+    page = first["sequence_page"]
+    assert first == {
+        "type": "item",
+        "value": "first",
+        "sequence_number": 1,
+        "sequence_page": page,
+        "publisher_id": None,
+    }
+    assert (second["value"], second["sequence_number"]) == ("zwei ü", 2)
+    assert (third["value_base64"], third["sequence_number"]) == ("AP8=", 3)
+    assert f"to resume: --sequence-number 4 --sequence-page {page}" in outcome.stderr
+
+    publish_raw(cli.server, topic, "fourth")
+    resume = ("--sequence-number", "4", "--sequence-page", str(page), "--count", "1")
+    assert [line["value"] for line in cli("subscribe", CACHE, topic, *resume).lines] == ["fourth"]
+
+
+def test_subscribe_reports_a_gap_as_a_discontinuity(cli: CliRunner) -> None:
+    topic = unique("gap")
+    publish_raw(cli.server, topic, "only")
+    stale = ("--sequence-number", "1", "--sequence-page", "7", "--count", "1")
+    outcome = cli("subscribe", CACHE, topic, *stale)
+    assert outcome.code == ExitCode.OK, outcome.stderr
+    # A page that is not the topic's: the CLI shows the jump, then the message.
+    jump, item = outcome.lines
+    assert jump["type"] == "discontinuity"
+    assert jump["new_sequence_page"] == item["sequence_page"] != 7
+    assert item["value"] == "only"
+
+
+def test_ctrl_c_ends_a_subscription_cleanly_and_says_where_to_resume(cli: CliRunner) -> None:
+    topic = unique("ctrl-c")
+    for value in ("a", "b"):
+        publish_raw(cli.server, topic, value)
+    command = cli.command("subscribe", CACHE, topic, "--sequence-number", "1")
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli.env
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        lines = [json.loads(process.stdout.readline()) for _ in range(2)]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == ExitCode.OK
+        stderr = process.stderr.read().decode()
+    assert [line["value"] for line in lines] == ["a", "b"]
+    assert "to resume: --sequence-number 3 --sequence-page" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(cli: CliRunner) -> None:
+    topic = unique("pipe")
+    for _ in range(40):  # 160 KB of lines: more than a pipe holds
+        publish_raw(cli.server, topic, "x" * 4096)
+    command = cli.command("subscribe", CACHE, topic, "--sequence-number", "1", "--count", "40")
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli.env
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert json.loads(process.stdout.readline())["sequence_number"] == 1
+        process.stdout.close()
+        assert process.wait(timeout=10) == ExitCode.OK
+        assert "Traceback" not in process.stderr.read().decode()
+
+
+def test_the_console_script_is_the_same_program(server: LocalServer) -> None:
+    script = shutil.which("momento-http", path=str(Path(sys.executable).parent))
+    assert script is not None, "the momento-http console script is not installed"
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, check=True)
+    for command in ("get", "set", "delete", "publish", "subscribe", "local"):
+        assert command in result.stdout
+    assert "1 miss (get), 2 bad input, 3 key refused" in result.stdout
+
+
+def test_the_local_subcommand_serves_until_ctrl_c() -> None:
+    arguments = ("--cache", "from-cli", "--token", "t0ken")
+    with local_cli(*arguments, command=(*MODULE, "local")) as (base_url, banner):
+        assert banner[1] == "caches: from-cli"
+        response = httpx.get(
+            f"{base_url}/cache/from-cli", params={"key": "k"}, headers={"authorization": "t0ken"}
+        )
+        assert response.status_code == 404
+
+
+def test_the_local_subcommand_refuses_bad_flags() -> None:
+    result = subprocess.run(
+        [*MODULE, "local", "--bogus"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert "momento-http local: error: unrecognized arguments: --bogus" in result.stderr
