@@ -6,54 +6,41 @@ With `MOMENTO_API_KEY` set it runs against Momento (cache from `MOMENTO_CACHE_NA
 
 from __future__ import annotations
 
-import os
-from contextlib import AsyncExitStack
-
 import anyio
+from connect import run
 
 from momento_http import Discontinuity, MomentoClient, Subscription, TopicItem
-from momento_http.local import LocalServer
 
 TOPIC = "news"
 
 
-async def main() -> None:
+async def main(client: MomentoClient, cache: str) -> None:
     """Run each step and print what it did."""
-    cache = os.environ.get("MOMENTO_CACHE_NAME", "default-cache")
-    async with AsyncExitStack() as stack:
-        if os.environ.get("MOMENTO_API_KEY"):
-            client = MomentoClient.from_env(default_ttl=60)
-        else:
-            server = await stack.enter_async_context(LocalServer(caches=[cache]))
-            print(f"no MOMENTO_API_KEY: using a local Momento server at {server.base_url}")
-            client = MomentoClient(server.api_key, base_url=server.base_url, default_ttl=60)
-        await stack.enter_async_context(client)
-        print(f"client  -> {client.base_url}, cache {cache!r}")
+    print(f"client  -> {client.base_url}, cache {cache!r}")
+    await client.set(cache, "greeting", "hello, momento")
+    print("set     greeting = 'hello, momento' (ttl 60 s)")
+    value = await client.get(cache, "greeting")
+    print(f"get     greeting -> {value!r}")
+    await client.delete(cache, "greeting")
+    print("delete  greeting")
+    value = await client.get(cache, "greeting")
+    print(f"get     greeting -> {value!r} (a miss)")
 
-        await client.set(cache, "greeting", "hello, momento")
-        print("set     greeting = 'hello, momento' (ttl 60 s)")
-        value = await client.get(cache, "greeting")
-        print(f"get     greeting -> {value!r}")
-        await client.delete(cache, "greeting")
-        print("delete  greeting")
-        value = await client.get(cache, "greeting")
-        print(f"get     greeting -> {value!r} (a miss)")
-
-        async with client.subscribe(cache, TOPIC) as subscription, anyio.create_task_group() as tg:
-            tg.start_soon(listen, subscription)
-            # A new subscription hears what is published once its first poll has reached the
-            # server: say hello until it has heard something. From then on its cursor makes
-            # sure it misses nothing.
+    async with client.subscribe(cache, TOPIC) as subscription, anyio.create_task_group() as tg:
+        tg.start_soon(listen, subscription)
+        # A new subscription hears what is published once its first poll has reached the
+        # server: say hello until it has heard something. From then on its cursor makes
+        # sure it misses nothing.
+        await anyio.sleep(0.1)
+        while subscription.next_sequence_number == 0:
+            await publish(client, cache, "hello, subscribers")
             await anyio.sleep(0.1)
-            while subscription.next_sequence_number == 0:
-                await publish(client, cache, "hello, subscribers")
-                await anyio.sleep(0.1)
-            for text in ("how are you?", "goodbye"):
-                await publish(client, cache, text)
-        print(
-            f"resume  from sequence_number={subscription.next_sequence_number}, "
-            f"sequence_page={subscription.sequence_page}"
-        )
+        for text in ("how are you?", "goodbye"):
+            await publish(client, cache, text)
+    print(
+        f"resume  from sequence_number={subscription.next_sequence_number}, "
+        f"sequence_page={subscription.sequence_page}"
+    )
 
 
 async def publish(client: MomentoClient, cache: str, text: str) -> None:
@@ -75,4 +62,4 @@ async def listen(subscription: Subscription) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    run(main)

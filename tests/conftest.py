@@ -25,6 +25,14 @@ ODD_CACHE = "odd cache/ü?&"
 REFERENCE_CACHES = ["default-cache", "my-cache"]
 POLL_HOLD_SECONDS = 0.5
 
+# pytester runs of users' tests fail on any warning of an unclosed resource.
+STRICT_WARNINGS = [
+    "-W",
+    "error::ResourceWarning",
+    "-W",
+    "error::pytest.PytestUnraisableExceptionWarning",
+]
+
 
 async def no_wait(seconds: float) -> None:
     """A retry policy's sleep for tests: yields to other tasks, never waits."""

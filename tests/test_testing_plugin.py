@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import pytest
+from conftest import STRICT_WARNINGS
 
 USER_TESTS = """
 import pytest
@@ -61,14 +62,6 @@ ANYIO_BACKENDS = """
 def anyio_backend(request):
     return request.param
 """
-
-# Each run fails on any warning of an unclosed resource.
-STRICT_WARNINGS = [
-    "-W",
-    "error::ResourceWarning",
-    "-W",
-    "error::pytest.PytestUnraisableExceptionWarning",
-]
 
 
 class Setup(NamedTuple):

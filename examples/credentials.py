@@ -1,0 +1,22 @@
+"""Credentials, regions and endpoints: where a client sends its requests."""
+
+from __future__ import annotations
+
+from momento_http import MomentoClient
+
+API_KEY = "your-api-key"  # any text will do to build a client; nothing is sent here
+
+
+def main() -> None:
+    """Build clients each way and print their base URLs (no request is sent)."""
+    by_region = MomentoClient(API_KEY, region="eu-west-1")
+    by_endpoint = MomentoClient(API_KEY, endpoint="cell-4-us-west-2-1.prod.a.momentohq.com")
+    by_url = MomentoClient(API_KEY, base_url="http://127.0.0.1:8080")  # a local server
+    for client in (by_region, by_endpoint, by_url):
+        print(client.base_url)
+    # MomentoClient.from_env() reads MOMENTO_API_KEY, and MOMENTO_ENDPOINT when the key
+    # names no endpoint of its own (v2 keys).
+
+
+if __name__ == "__main__":
+    main()

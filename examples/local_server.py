@@ -1,0 +1,39 @@
+"""The local server in process: scoped and expiring keys, and faults for your error paths."""
+
+from __future__ import annotations
+
+import anyio
+
+from momento_http import MomentoClient, PermissionDeniedError, ServerError
+from momento_http.local import CachePermission, CacheRole, Fault, LocalServer, Settings
+
+
+async def main() -> None:
+    """Start a server, use a read-only key, then make the server fail on purpose."""
+    settings = Settings(max_ttl_seconds=600)  # every limit and topic behaviour is a setting
+    async with LocalServer(caches=["menu"], settings=settings) as server:
+        print(f"serving at {server.base_url}")
+
+        reader_key = server.mint_api_key(
+            [CachePermission(CacheRole.READ_ONLY, cache="menu")], expires_in=60
+        )
+        async with MomentoClient(reader_key, base_url=server.base_url) as reader:
+            print(await reader.get("menu", "soup"))  # None: a miss, reading is allowed
+            try:
+                await reader.set("menu", "soup", "tomato", ttl=60)
+            except PermissionDeniedError as error:
+                print(f"read-only key: {error.status_code} {error.message}")
+
+        async with MomentoClient(server.api_key, base_url=server.base_url) as client:
+            server.inject_fault(Fault(503, message="maintenance", method="GET", count=1))
+            print(await client.get("menu", "soup"))  # the 503 is retried: None
+            server.inject_fault(Fault(503, message="maintenance", method="GET", count=1))
+            try:
+                await client.get("menu", "soup", retry=None)
+            except ServerError as error:
+                print(f"without retries: {error.status_code} {error.message}")
+        print(f"faults served: {server.fault_hits}")
+
+
+if __name__ == "__main__":
+    anyio.run(main)

@@ -1,0 +1,11 @@
+"""Load momento_http's pytest plugin and name the caches the code under test uses."""
+
+import pytest
+
+pytest_plugins = ["momento_http.testing"]
+
+
+@pytest.fixture(scope="session")
+def momento_caches() -> list[str]:
+    """The caches the local server creates (default: `default-cache`)."""
+    return ["orders"]
