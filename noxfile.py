@@ -12,7 +12,7 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 nox.options.default_venv_backend = "uv"
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "docs", "tests"]
 nox.options.error_on_missing_interpreters = True
 
 
@@ -61,6 +61,17 @@ def typecheck(session: nox.Session) -> None:
     # Scores the installed package as a user's checker sees it. --ignoreexternal: httpx's own
     # unannotated attributes (httpx.Response.headers …) are not ours to complete.
     session.run("pyright", "--verifytypes", "momento_http", "--ignoreexternal")
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """Build the docs site; --strict turns any warning or broken link into a failure."""
+    session.install(".[local]", *nox.project.dependency_groups(PYPROJECT, "docs"))
+    site = Path(session.create_tmp()) / "site"
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", str(site), env={"NO_MKDOCS_2_WARNING": "1"}
+    )
+    session.log(f"built {site}")
 
 
 @nox.session(python="3.11")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -131,3 +132,23 @@ def test_the_testing_example_passes_under_pytest_asyncio(pytester: pytest.Pytest
     )
     assert result.ret == 0, "\n".join(result.outlines[-40:])
     result.assert_outcomes(passed=2)
+
+
+DOCS = EXAMPLES.parent / "docs"
+SNIPPET = re.compile(r'^--8<-- "(?P<path>[^"]+)"$', re.MULTILINE)
+PYTHON_BLOCK = re.compile(r"^```python\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def test_the_docs_show_every_example_and_no_python_that_is_not_one() -> None:
+    pages = {page: page.read_text(encoding="utf-8") for page in DOCS.rglob("*.md")}
+    shown = {match["path"] for text in pages.values() for match in SNIPPET.finditer(text)}
+    examples = {
+        path.relative_to(EXAMPLES.parent).as_posix()
+        for path in EXAMPLES.rglob("*")
+        if path.suffix in {".py", ".sh"}
+    }
+    assert examples <= shown, f"not in the docs: {sorted(examples - shown)}"
+    assert shown <= examples, f"the docs include what is not an example: {sorted(shown - examples)}"
+    for page, text in pages.items():
+        for block in PYTHON_BLOCK.finditer(text):
+            assert SNIPPET.fullmatch(block["body"].strip()), f"{page.name}: untested code"
