@@ -7,11 +7,11 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CACHE, STRICT_WARNINGS
+from conftest import STRICT_WARNINGS
 
 from momento_http import MomentoClient
 from momento_http.local import LocalServer
@@ -19,6 +19,7 @@ from momento_http.local import LocalServer
 EXAMPLES = Path(__file__).parent.parent / "examples"
 sys.path.insert(0, str(EXAMPLES))  # the examples import their shared `connect` module
 
+EXAMPLES_CACHE = "default-cache"  # the one the examples use when run as scripts
 Main = Callable[[MomentoClient, str], Awaitable[None]]
 
 # What each example prints, in order (the lines it must contain, not all of them).
@@ -69,12 +70,21 @@ def assert_in_order(output: str, expected: list[str]) -> None:
         position = found + len(text)
 
 
+@pytest.fixture(scope="module")
+def examples_server() -> Iterator[LocalServer]:
+    """A server of their own: the examples write keys other tests use too."""
+    with LocalServer([EXAMPLES_CACHE]) as server:
+        yield server
+
+
 @pytest.mark.parametrize("name", CLIENT_EXAMPLES)
-async def test_each_client_example_on_the_test_server(
-    name: str, client: MomentoClient, capsys: pytest.CaptureFixture[str]
+async def test_each_client_example_on_a_local_server(
+    name: str, examples_server: LocalServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     main: Main = importlib.import_module(name).main
-    await main(client, CACHE)
+    server = examples_server
+    async with MomentoClient(server.api_key, base_url=server.base_url, default_ttl=60) as client:
+        await main(client, EXAMPLES_CACHE)
     assert_in_order(capsys.readouterr().out, CLIENT_EXAMPLES[name])
 
 
