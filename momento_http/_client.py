@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import os
-import ssl
 from datetime import timedelta
 from types import TracebackType
 from typing import Final
@@ -23,8 +22,8 @@ from momento_http._errors import (
 )
 from momento_http._poll_channel import PollChannel
 from momento_http._redaction import hide_tokens_in_httpx_logs
+from momento_http._requests import RequestFactory
 from momento_http._retry import RetryPolicy, is_transient
-from momento_http._streams import OneChunk
 from momento_http._subscription import Subscription
 from momento_http._validation import (
     Key,
@@ -65,9 +64,8 @@ class UseClientDefault(enum.Enum):
 CLIENT_DEFAULT: Final = UseClientDefault.CLIENT_DEFAULT
 """Passed for a per-call option (the default), it means: use the client's setting."""
 
-_USER_AGENT: Final = "momento-http-python/0.1.0"
-_TEXT: Final = {"content-type": "text/plain"}
-_BINARY: Final = {"content-type": "application/octet-stream"}
+# httpx's own defaults for a client's pool.
+_POOL_LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class _State(enum.Enum):
@@ -178,23 +176,24 @@ class MomentoClient:
             env_endpoint=os.environ.get("MOMENTO_ENDPOINT"),
         )
         self._default_ttl = None if default_ttl is None else ttl_seconds(default_ttl, None)
-        self._url_prefix = str(self._base_url).rstrip("/")
         if token_in_query:
             hide_tokens_in_httpx_logs()
-        auth_headers = {} if token_in_query else {"authorization": credentials.token}
-        self._auth_params = {"token": credentials.token} if token_in_query else {}
-        headers = {"user-agent": _USER_AGENT, **auth_headers}
-        self._http = httpx.AsyncClient(
-            headers=headers,
-            timeout=_check_timeout(timeout, "timeout"),
-            transport=transport,
-            follow_redirects=False,
+        self._timeout = _check_timeout(timeout, "timeout")
+        self._requests = RequestFactory(
+            self._base_url,
+            token=credentials.token,
+            token_in_query=token_in_query,
+            timeout=self._timeout,
         )
-        self._transport = transport
-        self._ssl_context: ssl.SSLContext | None = None  # made at the first subscribe
+        # One SSL context for the pool and every subscription's connection: each context
+        # loads the CA store anew.
+        self._ssl_context = None if transport else httpx.create_ssl_context()
+        self._custom_transport = transport
+        self._transport = transport or httpx.AsyncHTTPTransport(
+            verify=self._ssl_context or True, limits=_POOL_LIMITS
+        )
         self._poll_timeouts = httpx.Timeout(
-            _check_timeout(poll_timeout, "poll_timeout").read,
-            connect=self._http.timeout.connect,
+            _check_timeout(poll_timeout, "poll_timeout").read, connect=self._timeout.connect
         )
         self._retry = _check_retry(retry)
         self._subscriptions: set[Subscription] = set()
@@ -282,7 +281,7 @@ class MomentoClient:
         self._state = _State.CLOSED
         for subscription in list(self._subscriptions):
             await subscription._end(by_client=True)
-        await self._http.aclose()
+        await self._transport.aclose()
 
     async def get(
         self,
@@ -410,13 +409,12 @@ class MomentoClient:
             MomentoError: The request failed; see the exception tree.
         """
         path = self._topic_path(cache, topic)
-        headers = _TEXT if isinstance(value, str) else _BINARY
-        body = encode_value(value)
+        content_type = "text/plain" if isinstance(value, str) else "application/octet-stream"
         response = await self._send(
             "POST",
             path,
-            body=body,
-            headers=headers,
+            body=encode_value(value),
+            content_type=content_type,
             timeout=timeout,
             retry=retry,
             idempotent=False,
@@ -455,20 +453,15 @@ class MomentoClient:
         page = _check_sequence(sequence_page, "sequence_page") or None
         if self._state is _State.CLOSED:
             raise ClientClosedError("this MomentoClient is closed")
-        url = self._url_prefix + path
 
         def build_poll(query: dict[str, str]) -> httpx.Request:
-            request = self._http.build_request(
-                "GET", url, params={**query, **self._auth_params}, timeout=self._poll_timeouts
-            )
-            request.stream = OneChunk(b"")
-            return request
+            return self._requests.build("GET", path, query, timeout=self._poll_timeouts)
 
         # Each subscription polls over a connection of its own (see PollChannel), so
         # waiting polls never hold the connections get and set need.
-        if self._transport is None and self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context()
-        channel = PollChannel(build_poll, ssl_context=self._ssl_context, transport=self._transport)
+        channel = PollChannel(
+            build_poll, ssl_context=self._ssl_context, transport=self._custom_transport
+        )
         subscription = Subscription(
             channel,
             sequence_number=start,
@@ -493,8 +486,8 @@ class MomentoClient:
         *,
         key_param: tuple[str, str] | None = None,
         params: dict[str, str] | None = None,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
         timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
         retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
         idempotent: bool = True,
@@ -511,25 +504,22 @@ class MomentoClient:
         query = dict(params or {})
         if key_param is not None:
             query[key_param[0]] = key_param[1]
-        query.update(self._auth_params)
         policy = self._retry if isinstance(retry, UseClientDefault) else _check_retry(retry)
-        request = self._http.build_request(
+        request = self._requests.build(
             method,
-            self._url_prefix + path,
-            params=query,
-            content=body,
-            headers=headers,
-            timeout=httpx.USE_CLIENT_DEFAULT
+            path,
+            query,
+            body=body,
+            content_type=content_type,
+            timeout=None
             if isinstance(timeout, UseClientDefault)
             else _check_timeout(timeout, "timeout"),
         )
-        request.stream = OneChunk(body or b"")
         attempt = 1
         while True:
             response: httpx.Response | None = None
             try:
-                with transport_errors(request):
-                    response = await self._http.send(request)
+                response = await self._exchange(request)
                 if response.is_success or not is_transient(error := error_from_response(response)):
                     return response
             except (MomentoConnectionError, MomentoTimeoutError) as failure:
@@ -540,6 +530,17 @@ class MomentoClient:
                 raise error
             await policy.sleep(policy.delay(attempt, getattr(error, "retry_after", None)))
             attempt += 1
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send one request and read its whole answer."""
+        with transport_errors(request):
+            response = await self._transport.handle_async_request(request)
+            response.request = request
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        return response
 
     def _expect_success(self, response: httpx.Response) -> None:
         if not response.is_success:
