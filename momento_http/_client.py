@@ -145,9 +145,10 @@ class MomentoClient:
             override it with their own `retry=`.
         token_in_query: Send the token as the `token` query parameter instead of the
             `Authorization` header. The header is safer: query strings end up in logs.
-        transport: A custom httpx transport, for instance to route through a proxy. It
-            carries topic polls too, each holding a connection while it waits, so give it
-            a pool large enough for your subscriptions.
+        transport: A custom httpx transport, for instance
+            `httpx.AsyncHTTPTransport(proxy="http://proxy:3128")` (proxy environment
+            variables are not read). It carries topic polls too, each holding a connection
+            while it waits, so give it a pool large enough for your subscriptions.
 
     Raises:
         InvalidArgumentError: An argument is malformed, or no base URL can be found.
