@@ -75,6 +75,16 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Benchmarks, side by side: a table, and docs/benchmarks/ (JSON, Markdown, PNG).
+
+    `nox -s bench -- --quick` is a smoke run with tiny sizes.
+    """
+    session.install(".[local]", *nox.project.dependency_groups(PYPROJECT, "bench"))
+    session.run("python", "tests/bench/run.py", *session.posargs)
+
+
+@nox.session(python="3.11")
 def quickstart(session: nox.Session) -> None:
     """Run the quickstart: on Momento with MOMENTO_API_KEY, else on a local server."""
     session.install(".[local]")

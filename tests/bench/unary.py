@@ -1,0 +1,94 @@
+"""Client CPU per operation and operations per second, for each contender side by side."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+import anyio
+from clients import Contender, Operations
+from servers import Server
+
+KEY = "bench-key"
+VALUE = b"v" * 100
+
+
+@dataclass(frozen=True)
+class UnaryResult:
+    """Medians over the rounds for one contender, operation and concurrency."""
+
+    server: str
+    contender: str
+    operation: str
+    concurrency: int
+    cpu_us_per_op: float
+    ops_per_second: float
+
+
+async def _round(
+    ops: Operations, operation: str, concurrency: int, count: int
+) -> tuple[float, float]:
+    """Run `count` operations from `concurrency` tasks; return (CPU s, wall s)."""
+    per_task = count // concurrency
+
+    async def worker() -> None:
+        if operation == "get":
+            for _ in range(per_task):
+                await ops.get(KEY)
+        else:
+            for _ in range(per_task):
+                await ops.set(KEY, VALUE)
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    async with anyio.create_task_group() as group:
+        for _ in range(concurrency):
+            group.start_soon(worker)
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+async def measure_unary(
+    server: Server,
+    contenders: dict[str, Contender],
+    *,
+    rounds: int,
+    counts: dict[int, int],
+) -> list[UnaryResult]:
+    """Measure every contender on one server, interleaving them round by round.
+
+    Args:
+        server: Where the requests go.
+        contenders: Name → how to open it.
+        rounds: Rounds per measurement; the medians are reported.
+        counts: Concurrency → operations per round.
+
+    Returns:
+        One result per contender, operation and concurrency.
+    """
+    results: list[UnaryResult] = []
+    async with AsyncExitStack() as stack:
+        opened = {
+            name: await stack.enter_async_context(c(server)) for name, c in contenders.items()
+        }
+        await next(iter(opened.values())).set(KEY, VALUE)
+        for operation in ("get", "set"):
+            for concurrency, count in counts.items():
+                samples: dict[str, list[tuple[float, float]]] = {name: [] for name in opened}
+                for ops in opened.values():  # warm up: connections open, caches filled
+                    await _round(ops, operation, concurrency, concurrency * 4)
+                for _ in range(rounds):
+                    for name, ops in opened.items():
+                        samples[name].append(await _round(ops, operation, concurrency, count))
+                for name, pairs in samples.items():
+                    results.append(
+                        UnaryResult(
+                            server.name,
+                            name,
+                            operation,
+                            concurrency,
+                            statistics.median(cpu for cpu, _ in pairs) / count * 1e6,
+                            count / statistics.median(wall for _, wall in pairs),
+                        )
+                    )
+    return results
