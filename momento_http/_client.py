@@ -20,6 +20,7 @@ from momento_http._errors import (
     error_from_response,
     transport_errors,
 )
+from momento_http._http11 import Http11Transport
 from momento_http._poll_channel import PollChannel
 from momento_http._redaction import hide_tokens_in_httpx_logs
 from momento_http._requests import RequestFactory
@@ -63,9 +64,6 @@ class UseClientDefault(enum.Enum):
 
 CLIENT_DEFAULT: Final = UseClientDefault.CLIENT_DEFAULT
 """Passed for a per-call option (the default), it means: use the client's setting."""
-
-# httpx's own defaults for a client's pool.
-_POOL_LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class _State(enum.Enum):
@@ -188,11 +186,9 @@ class MomentoClient:
         )
         # One SSL context for the pool and every subscription's connection: each context
         # loads the CA store anew.
-        self._ssl_context = None if transport else httpx.create_ssl_context()
+        self._ssl_context = httpx.create_ssl_context()  # loads the CA store: once per client
         self._custom_transport = transport
-        self._transport = transport or httpx.AsyncHTTPTransport(
-            verify=self._ssl_context or True, limits=_POOL_LIMITS
-        )
+        self._transport = transport or Http11Transport(ssl_context=self._ssl_context)
         self._poll_timeouts = httpx.Timeout(
             _check_timeout(poll_timeout, "poll_timeout").read, connect=self._timeout.connect
         )
@@ -461,7 +457,10 @@ class MomentoClient:
         # Each subscription polls over a connection of its own (see PollChannel), so
         # waiting polls never hold the connections get and set need.
         channel = PollChannel(
-            build_poll, ssl_context=self._ssl_context, transport=self._custom_transport
+            build_poll,
+            transport=self._custom_transport
+            or Http11Transport(ssl_context=self._ssl_context, max_connections=1, max_idle=1),
+            owns_transport=self._custom_transport is None,
         )
         subscription = Subscription(
             channel,

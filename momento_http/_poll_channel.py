@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable
 
 import httpx
@@ -14,38 +13,34 @@ __all__ = ["MAX_POLL_BYTES", "PollChannel"]
 MAX_POLL_BYTES = 16 * 1024 * 1024
 """The largest poll answer read; a bigger one is treated as a malformed answer."""
 
-_ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-
 
 class PollChannel:
     """One subscription's own connection for its long polls.
 
-    httpcore's pool scans all its connections each time it places a request, so a pool
-    shared by a thousand waiting polls costs time quadratic in their number (seen here:
-    12 s to deliver one message to 1,000 subscribers). A pool of one connection per
-    subscription keeps each poll's cost flat, and closing the subscription closes its
-    socket at once.
+    A poll holds its connection while it waits, so a thousand subscriptions sharing the
+    client's pool would starve `get` and `set` of connections (and httpcore's pool, scanning
+    every connection to place each request, took 12 s to deliver one message to 1,000
+    subscribers). A connection per subscription keeps each poll's cost flat, and closing
+    the subscription closes its socket at once.
 
     Args:
         build_request: Makes the poll request from its query parameters, with the client's
             headers and the poll timeout.
-        ssl_context: Shared by every channel, since each context loads the CA store anew.
-        transport: A caller's own transport to poll through instead; it is shared with
-            the client and not closed here.
+        transport: What the polls go through.
+        owns_transport: Whether closing the channel closes the transport; a caller's own
+            transport is shared with the client and not closed here.
     """
 
     def __init__(
         self,
         build_request: Callable[[dict[str, str]], httpx.Request],
         *,
-        ssl_context: ssl.SSLContext | None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport,
+        owns_transport: bool,
     ) -> None:
         self._build_request = build_request
-        self._owns_transport = transport is None
-        self._transport = transport or httpx.AsyncHTTPTransport(
-            verify=ssl_context if ssl_context is not None else True, limits=_ONE_CONNECTION
-        )
+        self._owns_transport = owns_transport
+        self._transport = transport
 
     async def poll(self, query: dict[str, str]) -> httpx.Response | None:
         """Send one poll and read the whole answer.

@@ -32,7 +32,7 @@ class RequestFactory:
     def __init__(
         self, base_url: httpx.URL, *, token: str, token_in_query: bool, timeout: httpx.Timeout
     ) -> None:
-        self._prefix = str(base_url).rstrip("/")
+        self._urls = _UrlMaker(base_url)
         shared = {"host": base_url.netloc.decode("ascii"), "user-agent": _USER_AGENT}
         if not token_in_query:
             shared["authorization"] = token
@@ -65,9 +65,7 @@ class RequestFactory:
             The request, ready for a transport.
         """
         query = {**query, **self._token_query}
-        url = self._prefix + path
-        if query:
-            url += "?" + urlencode(query, quote_via=quote)
+        url = self._urls.make(path, urlencode(query, quote_via=quote))
         headers = list(self._headers)
         if content_type is not None:
             headers.append((b"content-type", content_type.encode("ascii")))
@@ -75,8 +73,45 @@ class RequestFactory:
             headers.append((b"content-length", str(len(body)).encode("ascii")))
         return httpx.Request(
             method,
-            httpx.URL(url),
+            url,
             headers=headers,
             stream=OneChunk(body),
             extensions={"timeout": self._timeout if timeout is None else timeout.as_dict()},
         )
+
+
+class _UrlMaker:
+    """Makes URLs under a base URL from an encoded path and query, without parsing them.
+
+    Parsing a URL costs httpx ~36 µs, a tenth of a request here; our paths and queries are
+    already percent-encoded, so the base URL's parsed form is copied with them put in. That
+    form is httpx's private `_uri_reference`: if it ever stops giving the same URL as
+    parsing, checked once here, every URL is parsed instead.
+
+    Args:
+        base_url: The base URL; its own path, if any, prefixes every path.
+    """
+
+    def __init__(self, base_url: httpx.URL) -> None:
+        self._prefix = str(base_url).rstrip("/")
+        self._base = httpx.URL(self._prefix)
+        self._base_path = self._base.raw_path.decode("ascii").split("?")[0].rstrip("/")
+        self._fast = False
+        sample = ("/cache/a%20b", "key=k%2Fv&ttl_seconds=60")
+        try:
+            self._fast = str(self.make(*sample)) == str(self._parse(*sample))
+        except AttributeError:  # httpx changed: parse every URL
+            self._fast = False
+
+    def make(self, path: str, query: str) -> httpx.URL:
+        """The URL of `path` (encoded) under the base, with the `query` (encoded, may be empty)."""
+        if not self._fast:
+            return self._parse(path, query)
+        url = httpx.URL.__new__(httpx.URL)
+        url._uri_reference = self._base._uri_reference._replace(
+            path=self._base_path + path, query=query or None
+        )
+        return url
+
+    def _parse(self, path: str, query: str) -> httpx.URL:
+        return httpx.URL(self._prefix + path + ("?" + query if query else ""))

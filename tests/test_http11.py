@@ -1,0 +1,280 @@
+"""Http11Transport against a raw HTTP/1.1 server on loopback that misbehaves on demand."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import anyio.abc
+import h11
+import httpx
+import pytest
+
+from momento_http._http11 import Http11Transport
+
+# What the server does with each request: (connection's request index, h11 connection,
+# stream) -> None. It may answer, stall, close, or write anything.
+Behaviour = Callable[[int, h11.Connection, anyio.abc.SocketStream], Awaitable[None]]
+
+
+@dataclass
+class Observed:
+    connections: int = 0
+    open_now: int = 0
+    most_open: int = 0
+    requests: list[bytes] = field(default_factory=list)
+
+
+async def answer(
+    connection: h11.Connection,
+    stream: anyio.abc.SocketStream,
+    body: bytes = b"ok",
+    headers: tuple[tuple[str, str], ...] = (),
+) -> None:
+    head = h11.Response(status_code=200, headers=[("content-length", str(len(body))), *headers])
+    data = connection.send(head) or b""
+    data += connection.send(h11.Data(data=body)) or b""
+    await stream.send(data + (connection.send(h11.EndOfMessage()) or b""))
+
+
+async def keep_alive(
+    index: int, connection: h11.Connection, stream: anyio.abc.SocketStream
+) -> None:
+    await answer(connection, stream)
+
+
+@asynccontextmanager
+async def raw_server(behaviour: Behaviour = keep_alive) -> AsyncIterator[tuple[str, Observed]]:
+    observed = Observed()
+
+    async def serve(stream: anyio.abc.SocketStream) -> None:
+        observed.connections += 1
+        observed.open_now += 1
+        observed.most_open = max(observed.most_open, observed.open_now)
+        connection = h11.Connection(h11.SERVER)
+        index = 0
+        try:
+            async with stream:
+                while True:
+                    event = connection.next_event()
+                    if event is h11.NEED_DATA:
+                        try:
+                            connection.receive_data(await stream.receive())
+                        except (
+                            anyio.EndOfStream,
+                            anyio.BrokenResourceError,
+                            anyio.ClosedResourceError,
+                        ):
+                            return
+                        continue
+                    if isinstance(event, h11.Request):
+                        observed.requests.append(event.target)
+                    elif isinstance(event, h11.EndOfMessage):
+                        await behaviour(index, connection, stream)
+                        index += 1
+                        if connection.our_state is not h11.DONE:
+                            return
+                        connection.start_next_cycle()
+                    elif isinstance(event, h11.ConnectionClosed):
+                        return
+        finally:
+            observed.open_now -= 1
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as group:
+        group.start_soon(listener.serve, serve)
+        yield f"http://127.0.0.1:{port}", observed
+        group.cancel_scope.cancel()
+
+
+def transport(**options: float) -> Http11Transport:
+    return Http11Transport(ssl_context=ssl.create_default_context(), **options)  # type: ignore[arg-type]
+
+
+async def get(
+    http: Http11Transport, url: str, *, limits: httpx.Timeout | None = None
+) -> httpx.Response:
+    timeouts = (limits or httpx.Timeout(5.0)).as_dict()
+    request = httpx.Request("GET", url, extensions={"timeout": timeouts})
+    response = await http.handle_async_request(request)
+    await response.aread()
+    return response
+
+
+async def test_sequential_requests_reuse_one_connection() -> None:
+    async with raw_server() as (url, observed), transport() as http:
+        for index in range(5):
+            response = await get(http, f"{url}/n?i={index}")
+            assert (response.status_code, response.content) == (200, b"ok")
+    assert observed.connections == 1
+    assert observed.requests == [f"/n?i={i}".encode() for i in range(5)]
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    async def answer_then_close(
+        _: int, connection: h11.Connection, stream: anyio.abc.SocketStream
+    ) -> None:
+        await answer(connection, stream)
+        await stream.aclose()  # no Connection: close header: the client must notice the EOF
+
+    async with raw_server(answer_then_close) as (url, observed), transport() as http:
+        for _ in range(3):
+            await anyio.sleep(0.05)  # the FIN arrives while the connection is idle
+            assert (await get(http, url)).content == b"ok"
+    assert observed.connections == 3
+
+
+async def test_connection_close_is_honoured() -> None:
+    async def closing(_: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
+        await answer(connection, stream, headers=(("connection", "close"),))
+
+    async with raw_server(closing) as (url, observed), transport() as http:
+        for _ in range(3):
+            assert (await get(http, url)).content == b"ok"
+    assert observed.connections == 3
+
+
+async def test_idle_connections_expire() -> None:
+    async with raw_server() as (url, observed), transport(keepalive_expiry=0.0) as http:
+        for _ in range(3):
+            await get(http, url)
+            await anyio.sleep(0.01)
+    assert observed.connections == 3
+
+
+async def test_the_connection_limit_holds_and_queues() -> None:
+    async def slow(_: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
+        await anyio.sleep(0.05)
+        await answer(connection, stream)
+
+    async with (
+        raw_server(slow) as (url, observed),
+        transport(max_connections=2) as http,
+        anyio.create_task_group() as group,
+    ):
+        for _ in range(6):
+            group.start_soon(get, http, url)
+    assert observed.most_open == 2
+    assert len(observed.requests) == 6
+
+
+async def test_a_full_pool_times_out_and_then_serves_again() -> None:
+    async def stall_first(
+        index: int, connection: h11.Connection, stream: anyio.abc.SocketStream
+    ) -> None:
+        if index == 0:
+            await anyio.sleep(0.5)
+        await answer(connection, stream)
+
+    async with raw_server(stall_first) as (url, _), transport(max_connections=1) as http:
+        async with anyio.create_task_group() as group:
+            group.start_soon(get, http, url)
+            await anyio.sleep(0.05)
+            with pytest.raises(httpx.PoolTimeout):
+                await get(http, url, limits=httpx.Timeout(5.0, pool=0.05))
+        assert (await get(http, url)).content == b"ok"
+
+
+async def test_a_cancelled_request_frees_its_place() -> None:
+    async def stall(index: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
+        await anyio.sleep(10)
+
+    async with raw_server(stall) as (url, observed), transport(max_connections=1) as http:
+        with anyio.move_on_after(0.1):
+            await get(http, url)
+        with anyio.move_on_after(0.1):
+            await get(http, url)  # got the place back: it reached the server
+    assert len(observed.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort", httpx.RemoteProtocolError),
+        (b"this is not HTTP\r\n\r\n", httpx.RemoteProtocolError),
+        (b"", httpx.RemoteProtocolError),
+    ],
+)
+async def test_broken_answers_raise_httpx_errors(reply: bytes, error: type[Exception]) -> None:
+    async def broken(_: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
+        await stream.send(reply) if reply else None
+        await stream.aclose()
+
+    async with raw_server(broken) as (url, _), transport() as http:
+        with pytest.raises(error):
+            await get(http, url)
+
+
+async def test_timeouts_and_refusals_raise_httpx_errors() -> None:
+    async def stall(index: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
+        await anyio.sleep(10)
+
+    async with raw_server(stall) as (url, _), transport() as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await get(http, url, limits=httpx.Timeout(5.0, read=0.05))
+    async with raw_server() as (url, _):
+        pass  # closed: nothing listens there now
+    async with transport() as http:
+        with pytest.raises(httpx.ConnectError):
+            await get(http, url)
+
+
+async def test_a_body_left_unread_closes_its_connection() -> None:
+    async def big(_: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
+        await answer(connection, stream, body=b"x" * 200_000)
+
+    async with raw_server(big) as (url, observed), transport() as http:
+        request = httpx.Request("GET", url, extensions={"timeout": httpx.Timeout(5.0).as_dict()})
+        response = await http.handle_async_request(request)
+        await response.aclose()  # read nothing
+        assert (await get(http, url)).content == b"x" * 200_000
+    assert observed.connections == 2
+
+
+async def test_invalid_headers_are_refused_before_sending() -> None:
+    async with raw_server() as (url, observed), transport() as http:
+        request = httpx.Request("GET", url, headers={"x-bad": "a\x00b"})
+        with pytest.raises(httpx.LocalProtocolError):
+            await http.handle_async_request(request)
+    assert observed.requests == []
+
+
+async def test_a_waiter_cancelled_as_its_turn_comes_passes_the_turn_on() -> None:
+    async def slow_first(
+        index: int, connection: h11.Connection, stream: anyio.abc.SocketStream
+    ) -> None:
+        if index == 0:
+            await anyio.sleep(0.2)
+        await answer(connection, stream)
+
+    results: list[str] = []
+    async with (
+        raw_server(slow_first) as (url, _),
+        transport(max_connections=1) as http,
+        anyio.create_task_group() as group,
+    ):
+        second = anyio.CancelScope()
+
+        async def first() -> None:
+            await get(http, url)
+            second.cancel()  # the turn was just handed to the second: it leaves without it
+
+        async def waiting_second() -> None:
+            with second:
+                await get(http, url)
+                results.append("second")
+
+        async def third() -> None:
+            await get(http, url)
+            results.append("third")
+
+        group.start_soon(first)
+        await anyio.sleep(0.05)
+        group.start_soon(waiting_second)
+        await anyio.sleep(0.05)
+        group.start_soon(third)
+    assert results == ["third"]
