@@ -27,12 +27,13 @@ Fixtures:
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 
 from momento_http import MomentoClient
+from momento_http._http11 import Http11Transport
 from momento_http.local import DEFAULT_CACHE, LocalServer, Settings
 
 __all__ = [
@@ -68,11 +69,12 @@ def momento_server(momento_caches: list[str], momento_settings: Settings) -> Ite
 def momento_client(momento_server: LocalServer) -> MomentoClient:
     """A client of the local server, usable from any event loop, with a 60 s default TTL.
 
-    Its transport closes each connection after its answer, so nothing is left open when
-    the test ends and no event loop is needed to close it.
+    Its transport (the SDK's own, as in production) closes each connection after its
+    answer, so nothing is left open when the test ends and no event loop is needed to
+    close it; its polls share it.
     """
-    transport = httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=0)
+    transport = Http11Transport(
+        ssl_context=ssl.create_default_context(), max_connections=10_000, max_idle=0
     )
     return MomentoClient(
         momento_server.api_key,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import time
 import tracemalloc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -149,6 +153,10 @@ class ManySubscriptions:
 
 
 def _rss_kb() -> float:
+    """The resident set after handing freed heap back to the system (glibc's malloc_trim)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * 4096 / 1024
 
@@ -176,25 +184,35 @@ async def measure_many(server: Server, *, subscriptions: int, gets: int) -> Many
     async with MomentoClient(server.token, base_url=server.base_url, default_ttl=60) as client:
         await client.set(CACHE, "bench-key", b"v" * 100)
         alone = await _get_p99(client, gets)
+        # The resident set first, without tracemalloc, whose own records would count too.
+        rss_before = _rss_kb()
+        async with _waiting(client, subscriptions):
+            rss_each = (_rss_kb() - rss_before) / subscriptions
+            crowded = await _get_p99(client, gets)
         gc.collect()
         tracemalloc.start()
-        heap_before, rss_before = tracemalloc.get_traced_memory()[0], _rss_kb()
-        opened: list[Subscription] = []
-        async with anyio.create_task_group() as group:
-            for index in range(subscriptions):
-                subscription = client.subscribe(CACHE, f"quiet-{index % 10}")
-                opened.append(subscription)
-                group.start_soon(_wait_for_one, subscription)
-            await anyio.sleep(2.0)  # every poll connected and waiting at the server
+        heap_before = tracemalloc.get_traced_memory()[0]
+        async with _waiting(client, subscriptions):
             gc.collect()
             heap_each = (tracemalloc.get_traced_memory()[0] - heap_before) / subscriptions / 1024
-            rss_each = (_rss_kb() - rss_before) / subscriptions
-            tracemalloc.stop()
-            crowded = await _get_p99(client, gets)
-            group.cancel_scope.cancel()
-        for subscription in opened:
-            await subscription.aclose()
+        tracemalloc.stop()
     return ManySubscriptions(subscriptions, heap_each, rss_each, alone, crowded)
+
+
+@asynccontextmanager
+async def _waiting(client: MomentoClient, count: int) -> AsyncIterator[None]:
+    """Hold `count` subscriptions, each with a poll waiting at the server."""
+    opened: list[Subscription] = []
+    async with anyio.create_task_group() as group:
+        for index in range(count):
+            subscription = client.subscribe(CACHE, f"quiet-{index % 10}")
+            opened.append(subscription)
+            group.start_soon(_wait_for_one, subscription)
+        await anyio.sleep(2.0)  # every poll connected and waiting at the server
+        yield
+        group.cancel_scope.cancel()
+    for subscription in opened:
+        await subscription.aclose()
 
 
 async def _wait_for_one(subscription: Subscription) -> None:
