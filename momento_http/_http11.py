@@ -207,6 +207,9 @@ class Http11Transport(httpx.AsyncBaseTransport):
 
     async def _reserve(self, pool_timeout: float | None) -> None:
         """Wait for room under the connection limit, first come first served."""
+        if self._active < self._max_connections and not self._waiters:
+            self._active += 1  # the usual case: no deadline to set up
+            return
         with _Guard(pool_timeout, httpx.PoolTimeout, httpx.PoolTimeout):
             while self._active >= self._max_connections:
                 waiter = anyio.Event()
