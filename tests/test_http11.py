@@ -6,12 +6,15 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import anyio.abc
 import h11
 import httpx
 import pytest
+import trustme
+from anyio.streams.tls import TLSListener
 
 from momento_http._http11 import Http11Transport
 
@@ -47,7 +50,9 @@ async def keep_alive(
 
 
 @asynccontextmanager
-async def raw_server(behaviour: Behaviour = keep_alive) -> AsyncIterator[tuple[str, Observed]]:
+async def raw_server(
+    behaviour: Behaviour = keep_alive, *, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[tuple[str, Observed]]:
     observed = Observed()
 
     async def serve(stream: anyio.abc.SocketStream) -> None:
@@ -57,42 +62,47 @@ async def raw_server(behaviour: Behaviour = keep_alive) -> AsyncIterator[tuple[s
         connection = h11.Connection(h11.SERVER)
         index = 0
         try:
-            async with stream:
-                while True:
-                    event = connection.next_event()
-                    if event is h11.NEED_DATA:
-                        try:
-                            connection.receive_data(await stream.receive())
-                        except (
-                            anyio.EndOfStream,
-                            anyio.BrokenResourceError,
-                            anyio.ClosedResourceError,
-                        ):
-                            return
-                        continue
-                    if isinstance(event, h11.Request):
-                        observed.requests.append(event.target)
-                    elif isinstance(event, h11.EndOfMessage):
-                        await behaviour(index, connection, stream)
-                        index += 1
-                        if connection.our_state is not h11.DONE:
-                            return
-                        connection.start_next_cycle()
-                    elif isinstance(event, h11.ConnectionClosed):
+            while True:
+                event = connection.next_event()
+                if event is h11.NEED_DATA:
+                    try:
+                        connection.receive_data(await stream.receive())
+                    except (
+                        anyio.EndOfStream,
+                        anyio.BrokenResourceError,
+                        anyio.ClosedResourceError,
+                        ssl.SSLError,  # a client that refused our certificate
+                    ):
                         return
+                    continue
+                if isinstance(event, h11.Request):
+                    observed.requests.append(event.target)
+                elif isinstance(event, h11.EndOfMessage):
+                    await behaviour(index, connection, stream)
+                    index += 1
+                    if connection.our_state is not h11.DONE:
+                        return
+                    connection.start_next_cycle()
+                elif isinstance(event, h11.ConnectionClosed):
+                    return
         finally:
             observed.open_now -= 1
+            await anyio.aclose_forcefully(stream)
 
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+    listener: anyio.abc.Listener[Any] = tcp if tls is None else TLSListener(tcp, tls)
     async with listener, anyio.create_task_group() as group:
         group.start_soon(listener.serve, serve)
-        yield f"http://127.0.0.1:{port}", observed
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}", observed
         group.cancel_scope.cancel()
 
 
-def transport(**options: float) -> Http11Transport:
-    return Http11Transport(ssl_context=ssl.create_default_context(), **options)  # type: ignore[arg-type]
+def transport(ssl_context: ssl.SSLContext | None = None, **options: float) -> Http11Transport:
+    return Http11Transport(
+        ssl_context=ssl_context or ssl.create_default_context(),
+        **options,  # type: ignore[arg-type]
+    )
 
 
 async def get(
@@ -278,3 +288,19 @@ async def test_a_waiter_cancelled_as_its_turn_comes_passes_the_turn_on() -> None
         await anyio.sleep(0.05)
         group.start_soon(third)
     assert results == ["third"]
+
+
+async def test_https_verifies_the_server_and_keeps_the_connection() -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
+    async with raw_server(tls=server_context) as (url, observed):
+        async with transport(trusting) as http:
+            for _ in range(3):
+                assert (await get(http, url)).content == b"ok"
+        assert observed.connections == 1  # TLS 1.3 session tickets do not make it look stale
+        async with transport() as untrusting:  # the system's CAs do not know this one
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await get(untrusting, url)
