@@ -6,6 +6,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -16,6 +17,7 @@ import pytest
 import trustme
 from anyio.streams.tls import TLSListener
 
+from momento_http import MomentoClient
 from momento_http._http11 import Http11Transport
 
 # What the server does with each request: (connection's request index, h11 connection,
@@ -304,3 +306,21 @@ async def test_https_verifies_the_server_and_keeps_the_connection() -> None:
         async with transport() as untrusting:  # the system's CAs do not know this one
             with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
                 await get(untrusting, url)
+
+
+async def test_the_client_speaks_https_with_the_system_trust_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))  # what httpx's context reads
+    async with (
+        raw_server(tls=server_context) as (url, observed),
+        MomentoClient("token", base_url=url) as client,
+    ):
+        assert await client.get("cache", "key") == b"ok"
+        assert await client.get("cache", "key") == b"ok"
+    assert observed.requests == [b"/cache/cache?key=key"] * 2
+    assert observed.connections == 1
