@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from momento_http import InvalidArgumentError, MomentoClient
-from momento_http._validation import encode_key
+from momento_http._requests import RequestFactory
+from momento_http._validation import encode_key, encode_name
 
 BASE = "http://127.0.0.1:9"
 
@@ -207,3 +211,41 @@ async def test_a_resumed_subscription_polls_from_its_position() -> None:
     ):
         await subscription.__anext__()
     assert recorder.queries == [{"sequence_number": "3", "token": "tok"}]
+
+
+URL_BASES = [
+    "http://127.0.0.1:8080",
+    "https://api.cache.cell-4-us-west-2-1.prod.a.momentohq.com",
+    "http://[::1]:9000",
+    "http://localhost:8080/behind/a/prefix/",
+]
+
+
+@pytest.mark.parametrize("base", URL_BASES)
+@settings(max_examples=200, deadline=None)
+@given(
+    cache=st.text(min_size=1, max_size=20).filter(lambda t: t.strip(".")),
+    key=st.text(min_size=1, max_size=20) | st.binary(min_size=1, max_size=20),
+    token_in_query=st.booleans(),
+)
+def test_urls_made_without_parsing_equal_parsed_ones(
+    base: str, cache: str, key: str | bytes, token_in_query: bool
+) -> None:
+    factory = RequestFactory(
+        httpx.URL(base), token="t/o k+e=n&", token_in_query=token_in_query, timeout=httpx.Timeout(1)
+    )
+    path = f"/cache/{encode_name(cache, 'cache')}"
+    name, value = encode_key(key)
+    query = {name: value, "ttl_seconds": "60"}
+    made = factory.build("GET", path, query).url
+    if token_in_query:
+        query["token"] = "t/o k+e=n&"
+    text = str(httpx.URL(base)).rstrip("/") + path + "?" + urlencode(query, quote_via=quote)
+    parsed = httpx.URL(text)
+    assert made == parsed
+    assert str(made) == str(parsed)
+    assert (made.scheme, made.host, made.port) == (parsed.scheme, parsed.host, parsed.port)
+    assert made.raw_path == parsed.raw_path
+    assert made.raw_path.startswith(httpx.URL(base).raw_path.rstrip(b"/") + b"/cache/")
+    assert dict(made.params)[name] == value
+    assert dict(made.params).get("token") == ("t/o k+e=n&" if token_in_query else None)
