@@ -10,6 +10,7 @@ in one write.
 from __future__ import annotations
 
 import select
+import socket
 import ssl
 import time
 from types import TracebackType
@@ -42,10 +43,8 @@ class _Connection:
         """Whether an idle connection should not be reused: expired, or closed by the peer."""
         if now - self.idle_since > keepalive_expiry:
             return True
-        if self.socket is None:
-            return False
-        readable, _, _ = select.select([self.socket], [], [], 0)
-        return bool(readable)  # an idle socket that reads has hit EOF (or sent garbage)
+        # An idle socket that reads has hit EOF (or sent garbage).
+        return self.socket is not None and _is_readable(self.socket)
 
     async def receive_event(self, read_timeout: float | None) -> _Event:
         """The next h11 event, reading from the socket as needed."""
@@ -66,6 +65,16 @@ class _Connection:
     async def aclose(self) -> None:
         """Close the socket without waiting on the peer."""
         await anyio.aclose_forcefully(self.stream)
+
+
+def _is_readable(sock: socket.socket) -> bool:
+    """Whether a read would not block; poll, not select, which fails past descriptor 1023."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([sock], [], [], 0)  # Windows: no poll, no such limit
+    return bool(readable)
 
 
 class _Guard:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -324,3 +326,19 @@ async def test_the_client_speaks_https_with_the_system_trust_store(
         assert await client.get("cache", "key") == b"ok"
     assert observed.requests == [b"/cache/cache?key=key"] * 2
     assert observed.connections == 1
+
+
+async def test_reuse_works_past_descriptor_1023() -> None:
+    # select() cannot watch descriptors from 1024 up; a thousand subscriptions get there.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4096)), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        async with raw_server() as (url, observed), transport() as http:
+            for _ in range(3):
+                assert (await get(http, url)).content == b"ok"
+        assert observed.connections == 1
+    finally:
+        for descriptor in filler:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
