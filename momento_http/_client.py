@@ -22,7 +22,6 @@ from momento_http._errors import (
 )
 from momento_http._http11 import Http11Transport
 from momento_http._poll_channel import PollChannel
-from momento_http._redaction import hide_tokens_in_httpx_logs
 from momento_http._requests import RequestFactory
 from momento_http._retry import RetryPolicy, is_transient
 from momento_http._subscription import Subscription
@@ -175,8 +174,6 @@ class MomentoClient:
             env_endpoint=os.environ.get("MOMENTO_ENDPOINT"),
         )
         self._default_ttl = None if default_ttl is None else ttl_seconds(default_ttl, None)
-        if token_in_query:
-            hide_tokens_in_httpx_logs()
         self._timeout = _check_timeout(timeout, "timeout")
         self._requests = RequestFactory(
             self._base_url,
@@ -184,11 +181,13 @@ class MomentoClient:
             token_in_query=token_in_query,
             timeout=self._timeout,
         )
-        # One SSL context for the pool and every subscription's connection: each context
-        # loads the CA store anew.
-        self._ssl_context = httpx.create_ssl_context()  # loads the CA store: once per client
-        self._custom_transport = transport
-        self._transport = transport or Http11Transport(ssl_context=self._ssl_context)
+        # Made only when no transport is given: an SSL context loads the CA store (~25 ms).
+        self._own_transport: Http11Transport | None = None
+        if transport is None:
+            transport = self._own_transport = Http11Transport(
+                ssl_context=httpx.create_ssl_context()
+            )
+        self._transport: httpx.AsyncBaseTransport = transport
         self._poll_timeouts = httpx.Timeout(
             _check_timeout(poll_timeout, "poll_timeout").read, connect=self._timeout.connect
         )
@@ -456,12 +455,12 @@ class MomentoClient:
 
         # Each subscription polls over a connection of its own (see PollChannel), so
         # waiting polls never hold the connections get and set need.
-        channel = PollChannel(
-            build_poll,
-            transport=self._custom_transport
-            or Http11Transport(ssl_context=self._ssl_context, max_connections=1, max_idle=1),
-            owns_transport=self._custom_transport is None,
-        )
+        if self._own_transport is not None:
+            channel = PollChannel(
+                build_poll, transport=self._own_transport.one_connection(), owns_transport=True
+            )
+        else:  # a caller's transport carries the polls too, and stays open
+            channel = PollChannel(build_poll, transport=self._transport, owns_transport=False)
         subscription = Subscription(
             channel,
             sequence_number=start,

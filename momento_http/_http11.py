@@ -159,6 +159,15 @@ class Http11Transport(httpx.AsyncBaseTransport):
         self._waiters: list[anyio.Event] = []
         self._closed = False
 
+    def one_connection(self) -> Http11Transport:
+        """A transport of a single connection with the same SSL context, for one subscription."""
+        return Http11Transport(
+            ssl_context=self._ssl_context,
+            max_connections=1,
+            max_idle=1,
+            keepalive_expiry=self._keepalive_expiry,
+        )
+
     async def __aenter__(self) -> Http11Transport:
         return self
 

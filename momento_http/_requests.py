@@ -64,7 +64,8 @@ class RequestFactory:
         Returns:
             The request, ready for a transport.
         """
-        query = {**query, **self._token_query}
+        if self._token_query:
+            query = {**query, **self._token_query}
         url = self._urls.make(path, urlencode(query, quote_via=quote))
         headers = list(self._headers)
         if content_type is not None:
