@@ -1,11 +1,12 @@
 """momento_http: an asyncio SDK for the Momento HTTP API, and a local Momento HTTP server."""
 
-from momento_http._client import (
+from momento_http._client import MomentoClient
+from momento_http._config import (
     CLIENT_DEFAULT,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_POLL_TIMEOUT,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
-    MomentoClient,
     UseClientDefault,
 )
 from momento_http._credentials import REGION_ENDPOINTS
@@ -15,6 +16,7 @@ from momento_http._errors import (
     ClientClosedError,
     InvalidArgumentError,
     LimitExceededError,
+    MalformedResponseError,
     MomentoConnectionError,
     MomentoError,
     MomentoTimeoutError,
@@ -24,9 +26,11 @@ from momento_http._errors import (
 from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
 from momento_http._retry import RetryPolicy
 from momento_http._subscription import Subscription
+from momento_http._transport import MomentoTransport
 
 __all__ = [
     "CLIENT_DEFAULT",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_POLL_TIMEOUT",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
@@ -38,10 +42,12 @@ __all__ = [
     "Heartbeat",
     "InvalidArgumentError",
     "LimitExceededError",
+    "MalformedResponseError",
     "MomentoClient",
     "MomentoConnectionError",
     "MomentoError",
     "MomentoTimeoutError",
+    "MomentoTransport",
     "PermissionDeniedError",
     "RetryPolicy",
     "ServerError",

@@ -1,68 +1,36 @@
-"""MomentoClient: request building and lifecycle."""
+"""MomentoClient: the public methods, and the lifecycle of the client they share."""
 
 from __future__ import annotations
 
 import enum
-import os
 from datetime import timedelta
-from types import TracebackType
-from typing import Final
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from momento_http._credentials import parse_api_key, resolve_base_url
-from momento_http._errors import (
-    ClientClosedError,
-    InvalidArgumentError,
-    MomentoConnectionError,
-    MomentoTimeoutError,
-    ServerError,
-    error_from_response,
-    transport_errors,
+from momento_http._calls import CallMaker, RetryOption, TimeoutOption
+from momento_http._config import (
+    CLIENT_DEFAULT,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_POLL_TIMEOUT,
+    DEFAULT_RETRY,
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+    ClientOptions,
 )
-from momento_http._http11 import Http11Transport
-from momento_http._poll_channel import PollChannel
-from momento_http._requests import RequestFactory
-from momento_http._retry import RetryPolicy, is_transient
+from momento_http._errors import ClientClosedError
+from momento_http._retry import RetryPolicy
+from momento_http._send import Call, Sender
 from momento_http._subscription import Subscription
-from momento_http._validation import (
-    Key,
-    Value,
-    encode_key,
-    encode_name,
-    encode_value,
-    ttl_seconds,
-)
+from momento_http._topic_polls import Subscriptions
+from momento_http._validation import Key, Value
 
-__all__ = [
-    "CLIENT_DEFAULT",
-    "DEFAULT_POLL_TIMEOUT",
-    "DEFAULT_RETRY",
-    "DEFAULT_TIMEOUT",
-    "MomentoClient",
-    "UseClientDefault",
-]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from 3.11
 
-DEFAULT_TIMEOUT: Final = 5.0
-"""Seconds a request may take, connect to last byte, unless the client is told otherwise."""
+__all__ = ["MomentoClient"]
 
-DEFAULT_POLL_TIMEOUT: Final = 60.0
-"""Seconds a topic poll may wait for an answer before the subscription polls again."""
-
-DEFAULT_RETRY: Final = RetryPolicy()
-"""The retry policy a client uses unless told otherwise."""
-
-_NO_RETRY: Final = RetryPolicy(max_attempts=1, max_poll_failures=1)
-
-
-class UseClientDefault(enum.Enum):
-    """The type of `CLIENT_DEFAULT`."""
-
-    CLIENT_DEFAULT = "the client's setting"
-
-
-CLIENT_DEFAULT: Final = UseClientDefault.CLIENT_DEFAULT
-"""Passed for a per-call option (the default), it means: use the client's setting."""
+T = TypeVar("T")
 
 
 class _State(enum.Enum):
@@ -71,53 +39,8 @@ class _State(enum.Enum):
     CLOSED = "closed"
 
 
-def _env_api_key() -> str:
-    api_key = os.environ.get("MOMENTO_API_KEY") or os.environ.get("MOMENTO_AUTH_TOKEN")
-    if not api_key:
-        raise InvalidArgumentError(
-            "no api_key: pass api_key= or set MOMENTO_API_KEY (or MOMENTO_AUTH_TOKEN)"
-        )
-    return api_key
-
-
-def _is_a_miss(response: httpx.Response) -> bool:
-    """Whether the answer is a 404 for the key; a 404 naming the cache is raised instead.
-
-    Raises:
-        CacheNotFoundError: The 404 says the cache is missing.
-    """
-    if response.status_code != httpx.codes.NOT_FOUND:
-        return False
-    error = error_from_response(response)
-    if "cache not found" in error.message.lower():
-        raise error
-    return True
-
-
-def _check_timeout(timeout: float | httpx.Timeout, name: str) -> httpx.Timeout:
-    if isinstance(timeout, httpx.Timeout):
-        return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-        raise InvalidArgumentError(f"{name} must be a positive number of seconds, not {timeout!r}")
-    return httpx.Timeout(timeout)
-
-
-def _check_retry(retry: object) -> RetryPolicy | None:
-    if retry is not None and not isinstance(retry, RetryPolicy):
-        raise InvalidArgumentError(f"retry must be a RetryPolicy or None, not {retry!r}")
-    return retry
-
-
-def _check_sequence(value: object, name: str) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidArgumentError(f"{name} must be a non-negative int or None, not {value!r}")
-    return value
-
-
 class MomentoClient:
-    """An async client for the Momento HTTP API: cache get/set/delete and topic publish.
+    """An async client for the Momento HTTP API: cache get/set/delete, topic publish/subscribe.
 
     Use it as an async context manager, or call `aclose()` when done:
 
@@ -125,27 +48,31 @@ class MomentoClient:
             await client.set("cache", "key", b"value")
             value = await client.get("cache", "key")
 
-    The base URL is taken from, in order: `base_url`, `endpoint`, `region`, the endpoint
-    inside the API key, and the `MOMENTO_ENDPOINT` environment variable.
+    The key is `api_key`, or `MOMENTO_API_KEY` (or `MOMENTO_AUTH_TOKEN`) from the environment.
+    The base URL is, in order: `base_url`, `endpoint`, `region`, the endpoint inside the key,
+    or the `MOMENTO_BASE_URL` or `MOMENTO_ENDPOINT` environment variable.
 
     Args:
-        api_key: A Momento API key or auth token; None reads `MOMENTO_API_KEY` (or
-            `MOMENTO_AUTH_TOKEN`) from the environment.
+        api_key: A Momento API key or auth token; None reads it from the environment.
         endpoint: A cell endpoint such as `cell-1-eu-west-1-1.prod.a.momentohq.com`.
         region: An AWS region name, such as `eu-west-1`.
         base_url: A full base URL; plain `http://` is meant for local servers.
         default_ttl: The TTL `set` uses when a call gives none, in seconds or as a timedelta.
-        timeout: Seconds (or an `httpx.Timeout`) each request may take.
-        poll_timeout: Seconds a topic poll may wait for an answer; reaching it just
-            means the subscription polls again.
+        timeout: Seconds each try of a request may take, connect to last byte; or an
+            `httpx.Timeout`, whose phases apply as httpx defines them and whose largest
+            value bounds each try.
+        poll_timeout: Seconds a topic poll may wait for its answer to begin; reaching it
+            just means the subscription polls again.
         retry: Which failures are retried and how; None turns retries off. Calls can
             override it with their own `retry=`.
         token_in_query: Send the token as the `token` query parameter instead of the
             `Authorization` header. The header is safer: query strings end up in logs.
-        transport: A custom httpx transport, for instance
-            `httpx.AsyncHTTPTransport(proxy="http://proxy:3128")` (proxy environment
-            variables are not read). It carries topic polls too, each holding a connection
-            while it waits, so give it a pool large enough for your subscriptions.
+        max_response_bytes: The largest answer to a `get` the client reads; a longer one
+            raises `MalformedResponseError`.
+        http_client: The `httpx.AsyncClient` every request goes through (its event hooks,
+            transport, limits and proxy apply; its base URL, headers and cookies do not),
+            never closed by this client. By default the client makes its own, on a
+            `MomentoTransport`, which gives each subscription a connection of its own.
 
     Raises:
         InvalidArgumentError: An argument is malformed, or no base URL can be found.
@@ -163,73 +90,11 @@ class MomentoClient:
         poll_timeout: float = DEFAULT_POLL_TIMEOUT,
         retry: RetryPolicy | None = DEFAULT_RETRY,
         token_in_query: bool = False,
-        transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        credentials = parse_api_key(_env_api_key() if api_key is None else api_key)
-        self._base_url = resolve_base_url(
-            base_url=base_url,
-            endpoint=endpoint,
-            region=region,
-            key_endpoint=credentials.endpoint,
-            env_endpoint=os.environ.get("MOMENTO_ENDPOINT"),
-        )
-        self._default_ttl = None if default_ttl is None else ttl_seconds(default_ttl, None)
-        self._timeout = _check_timeout(timeout, "timeout")
-        self._requests = RequestFactory(
-            self._base_url,
-            token=credentials.token,
-            token_in_query=token_in_query,
-            timeout=self._timeout,
-        )
-        # Made only when no transport is given: an SSL context loads the CA store (~25 ms).
-        self._own_transport: Http11Transport | None = None
-        if transport is None:
-            transport = self._own_transport = Http11Transport(
-                ssl_context=httpx.create_ssl_context()
-            )
-        self._transport: httpx.AsyncBaseTransport = transport
-        self._poll_timeouts = httpx.Timeout(
-            _check_timeout(poll_timeout, "poll_timeout").read, connect=self._timeout.connect
-        )
-        self._retry = _check_retry(retry)
-        self._subscriptions: set[Subscription] = set()
-        self._state = _State.UNOPENED
-
-    @classmethod
-    def from_env(
-        cls,
-        *,
-        endpoint: str | None = None,
-        region: str | None = None,
-        base_url: str | httpx.URL | None = None,
-        default_ttl: int | timedelta | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        poll_timeout: float = DEFAULT_POLL_TIMEOUT,
-        retry: RetryPolicy | None = DEFAULT_RETRY,
-        token_in_query: bool = False,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> MomentoClient:
-        """Build a client from `MOMENTO_API_KEY` (or `MOMENTO_AUTH_TOKEN`) and `MOMENTO_ENDPOINT`.
-
-        Args:
-            endpoint: See `MomentoClient`.
-            region: See `MomentoClient`.
-            base_url: See `MomentoClient`.
-            default_ttl: See `MomentoClient`.
-            timeout: See `MomentoClient`.
-            poll_timeout: See `MomentoClient`.
-            retry: See `MomentoClient`.
-            token_in_query: See `MomentoClient`.
-            transport: See `MomentoClient`.
-
-        Returns:
-            A new client.
-
-        Raises:
-            InvalidArgumentError: No key is set in the environment, or it is malformed.
-        """
-        return cls(
-            None,
+        config = ClientConfig.from_arguments(
+            api_key,
             endpoint=endpoint,
             region=region,
             base_url=base_url,
@@ -238,16 +103,34 @@ class MomentoClient:
             poll_timeout=poll_timeout,
             retry=retry,
             token_in_query=token_in_query,
-            transport=transport,
+            max_response_bytes=max_response_bytes,
+            http_client=http_client,
         )
+        self._config = config
+        self._calls = CallMaker(config)
+        self._sender = Sender(config)
+        self._subscriptions = Subscriptions(self._sender, config)
+        self._state = _State.UNOPENED
+
+    @classmethod
+    def from_env(cls, **options: Unpack[ClientOptions]) -> MomentoClient:
+        """Build a client from `MOMENTO_API_KEY`; the class says which variables are read.
+
+        Args:
+            **options: Any keyword argument of `MomentoClient`.
+
+        Returns:
+            A new client.
+        """
+        return cls(None, **options)
 
     @property
     def base_url(self) -> httpx.URL:
         """The base URL every request is made against."""
-        return self._base_url
+        return self._config.base_url
 
     def __repr__(self) -> str:
-        return f"MomentoClient(base_url={str(self._base_url)!r}, state={self._state.value!r})"
+        return f"MomentoClient(base_url={str(self.base_url)!r}, state={self._state.value!r})"
 
     async def __aenter__(self) -> MomentoClient:
         if self._state is not _State.UNOPENED:
@@ -259,33 +142,28 @@ class MomentoClient:
         self._state = _State.OPENED
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connections and end open subscriptions. Safe to call more than once.
+        """End open subscriptions and close the client's own connections. Safe to repeat.
 
-        A task iterating a subscription of this client gets `ClientClosedError`.
+        A task iterating a subscription of this client gets `ClientClosedError`. An
+        `http_client` you passed in stays open.
         """
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
-        for subscription in list(self._subscriptions):
-            await subscription._end(by_client=True)
-        await self._transport.aclose()
+        await self._subscriptions.end_all()
+        await self._sender.aclose()
 
     async def get(
         self,
         cache: str,
         key: Key,
         *,
-        timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
-        retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
+        timeout: TimeoutOption = CLIENT_DEFAULT,
+        retry: RetryOption = CLIENT_DEFAULT,
     ) -> bytes | None:
         """Read a value.
 
@@ -299,16 +177,9 @@ class MomentoClient:
             The value's bytes, or None when the key is not in the cache.
 
         Raises:
-            MomentoError: The request failed; see the exception tree.
+            MomentoError: The request failed; a miss is no error.
         """
-        response = await self._send(
-            "GET", self._cache_path(cache), key_param=encode_key(key), timeout=timeout, retry=retry
-        )
-        if response.status_code == httpx.codes.OK:
-            return response.content
-        if _is_a_miss(response):
-            return None
-        raise self._unexpected(response)
+        return await self._send(self._calls.get(cache, key, timeout=timeout, retry=retry))
 
     async def set(
         self,
@@ -317,8 +188,8 @@ class MomentoClient:
         value: Value,
         *,
         ttl: int | timedelta | None = None,
-        timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
-        retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
+        timeout: TimeoutOption = CLIENT_DEFAULT,
+        retry: RetryOption = CLIENT_DEFAULT,
     ) -> None:
         """Store a value.
 
@@ -336,28 +207,15 @@ class MomentoClient:
                 argument is malformed.
             MomentoError: The request failed; see the exception tree.
         """
-        path = self._cache_path(cache)
-        key_param = encode_key(key)
-        body = encode_value(value)
-        params = {"ttl_seconds": str(ttl_seconds(ttl, self._default_ttl))}
-        response = await self._send(
-            "PUT",
-            path,
-            key_param=key_param,
-            params=params,
-            body=body,
-            timeout=timeout,
-            retry=retry,
-        )
-        self._expect_success(response)
+        await self._send(self._calls.set(cache, key, value, ttl=ttl, timeout=timeout, retry=retry))
 
     async def delete(
         self,
         cache: str,
         key: Key,
         *,
-        timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
-        retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
+        timeout: TimeoutOption = CLIENT_DEFAULT,
+        retry: RetryOption = CLIENT_DEFAULT,
     ) -> None:
         """Remove a key; removing a key that is not there succeeds too.
 
@@ -368,17 +226,9 @@ class MomentoClient:
             retry: This call's retry policy, instead of the client's; None for no retries.
 
         Raises:
-            MomentoError: The request failed; see the exception tree.
+            MomentoError: The request failed.
         """
-        response = await self._send(
-            "DELETE",
-            self._cache_path(cache),
-            key_param=encode_key(key),
-            timeout=timeout,
-            retry=retry,
-        )
-        if not _is_a_miss(response):
-            self._expect_success(response)
+        await self._send(self._calls.delete(cache, key, timeout=timeout, retry=retry))
 
     async def publish(
         self,
@@ -386,8 +236,8 @@ class MomentoClient:
         topic: str,
         value: Value,
         *,
-        timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
-        retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
+        timeout: TimeoutOption = CLIENT_DEFAULT,
+        retry: RetryOption = CLIENT_DEFAULT,
     ) -> None:
         """Publish a message to a topic.
 
@@ -404,18 +254,7 @@ class MomentoClient:
         Raises:
             MomentoError: The request failed; see the exception tree.
         """
-        path = self._topic_path(cache, topic)
-        content_type = "text/plain" if isinstance(value, str) else "application/octet-stream"
-        response = await self._send(
-            "POST",
-            path,
-            body=encode_value(value),
-            content_type=content_type,
-            timeout=timeout,
-            retry=retry,
-            idempotent=False,
-        )
-        self._expect_success(response)
+        await self._send(self._calls.publish(cache, topic, value, timeout=timeout, retry=retry))
 
     def subscribe(
         self,
@@ -444,113 +283,17 @@ class MomentoClient:
             InvalidArgumentError: An argument is malformed.
             ClientClosedError: The client is closed.
         """
-        path = self._topic_path(cache, topic)
-        start = _check_sequence(sequence_number, "sequence_number")
-        page = _check_sequence(sequence_page, "sequence_page") or None
         if self._state is _State.CLOSED:
             raise ClientClosedError("this MomentoClient is closed")
-
-        def build_poll(query: dict[str, str]) -> httpx.Request:
-            return self._requests.build("GET", path, query, timeout=self._poll_timeouts)
-
-        # Each subscription polls over a connection of its own (see PollChannel), so
-        # waiting polls never hold the connections get and set need.
-        if self._own_transport is not None:
-            channel = PollChannel(
-                build_poll, transport=self._own_transport.one_connection(), owns_transport=True
-            )
-        else:  # a caller's transport carries the polls too, and stays open
-            channel = PollChannel(build_poll, transport=self._transport, owns_transport=False)
-        subscription = Subscription(
-            channel,
-            sequence_number=start,
-            sequence_page=page,
-            heartbeats=bool(heartbeats),
-            retry=self._retry or _NO_RETRY,
-            on_end=self._subscriptions.discard,
+        return self._subscriptions.open(
+            cache,
+            topic,
+            sequence_number=sequence_number,
+            sequence_page=sequence_page,
+            heartbeats=heartbeats,
         )
-        self._subscriptions.add(subscription)
-        return subscription
 
-    def _topic_path(self, cache: str, topic: str) -> str:
-        return f"/topics/{encode_name(cache, 'cache')}/{encode_name(topic, 'topic')}"
-
-    def _cache_path(self, cache: str) -> str:
-        return f"/cache/{encode_name(cache, 'cache')}"
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        key_param: tuple[str, str] | None = None,
-        params: dict[str, str] | None = None,
-        body: bytes = b"",
-        content_type: str | None = None,
-        timeout: float | httpx.Timeout | UseClientDefault = CLIENT_DEFAULT,
-        retry: RetryPolicy | UseClientDefault | None = CLIENT_DEFAULT,
-        idempotent: bool = True,
-    ) -> httpx.Response:
-        """Send a request, retrying as the policy allows; return the last response.
-
-        Raises:
-            ClientClosedError: The client is closed.
-            MomentoTimeoutError: The last try timed out.
-            MomentoConnectionError: The last try could not connect or broke.
-        """
+    async def _send(self, call: Call[T]) -> T:
         if self._state is _State.CLOSED:
             raise ClientClosedError("this MomentoClient is closed")
-        query = dict(params or {})
-        if key_param is not None:
-            query[key_param[0]] = key_param[1]
-        policy = self._retry if isinstance(retry, UseClientDefault) else _check_retry(retry)
-        request = self._requests.build(
-            method,
-            path,
-            query,
-            body=body,
-            content_type=content_type,
-            timeout=None
-            if isinstance(timeout, UseClientDefault)
-            else _check_timeout(timeout, "timeout"),
-        )
-        attempt = 1
-        while True:
-            response: httpx.Response | None = None
-            try:
-                response = await self._exchange(request)
-                if response.is_success or not is_transient(error := error_from_response(response)):
-                    return response
-            except (MomentoConnectionError, MomentoTimeoutError) as failure:
-                error = failure
-            if policy is None or not policy.allows(attempt, error, idempotent=idempotent):
-                if response is not None:
-                    return response
-                raise error
-            await policy.sleep(policy.delay(attempt, getattr(error, "retry_after", None)))
-            attempt += 1
-
-    async def _exchange(self, request: httpx.Request) -> httpx.Response:
-        """Send one request and read its whole answer."""
-        with transport_errors(request):
-            response = await self._transport.handle_async_request(request)
-            response.request = request
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-        return response
-
-    def _expect_success(self, response: httpx.Response) -> None:
-        if not response.is_success:
-            raise error_from_response(response)
-
-    def _unexpected(self, response: httpx.Response) -> Exception:
-        if response.is_success:
-            return ServerError(
-                f"unexpected status {response.status_code} for a {response.request.method}",
-                status_code=response.status_code,
-                method=response.request.method,
-                url=response.request.url,
-            )
-        return error_from_response(response)
+        return await self._sender.send(call)

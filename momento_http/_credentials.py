@@ -92,6 +92,8 @@ def _v1_key(api_key: str) -> Credentials | None:
         raise InvalidArgumentError("the API key's JSON has no 'api_key' string")
     if not isinstance(endpoint, str) or not endpoint:
         raise InvalidArgumentError("the API key's JSON has no 'endpoint' string")
+    if not inner.isascii() or not inner.isprintable() or any(c.isspace() for c in inner):
+        raise InvalidArgumentError("the API key's token holds characters a header cannot carry")
     return Credentials(token=inner, endpoint=endpoint)
 
 
@@ -105,9 +107,9 @@ def parse_api_key(api_key: str) -> Credentials:
         The token to send and the endpoint the key names, if it names one.
 
     Raises:
-        InvalidArgumentError: The key is empty, not a string, holds whitespace or control
-            characters, or is a v1 key whose JSON lacks its fields. The message never
-            includes the key.
+        InvalidArgumentError: The key is empty, not a string, holds whitespace, control or
+            non-ASCII characters, or is a v1 key whose JSON lacks its fields (or its token
+            is not ASCII). The message never includes the key.
     """
     if not isinstance(api_key, str):
         raise InvalidArgumentError(f"api_key must be a str, not {type(api_key).__name__}")
@@ -115,6 +117,8 @@ def parse_api_key(api_key: str) -> Credentials:
         raise InvalidArgumentError("api_key is empty")
     if not api_key.isprintable() or any(char.isspace() for char in api_key):
         raise InvalidArgumentError("api_key holds whitespace or control characters")
+    if not api_key.isascii():  # it could not go in a header
+        raise InvalidArgumentError("api_key holds characters that are not ASCII")
     claims = _jwt_claims(api_key)
     if claims is not None:
         cache_host = claims.get("c")
@@ -143,15 +147,15 @@ def _endpoint_url(endpoint: str, source: str) -> httpx.URL:
     return httpx.URL(f"https://{host}")
 
 
-def _base_url(base_url: str | httpx.URL) -> httpx.URL:
+def _base_url(base_url: str | httpx.URL, source: str = "base_url") -> httpx.URL:
     try:
         url = httpx.URL(base_url)
     except (TypeError, httpx.InvalidURL) as error:
-        raise InvalidArgumentError(f"base_url is not a valid URL: {error}") from None
+        raise InvalidArgumentError(f"{source} is not a valid URL: {error}") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidArgumentError("base_url must be an http:// or https:// URL with a host")
-    if url.query or url.fragment:
-        raise InvalidArgumentError("base_url must not carry a query or a fragment")
+        raise InvalidArgumentError(f"{source} must be an http:// or https:// URL with a host")
+    if url.query or url.fragment or url.userinfo:
+        raise InvalidArgumentError(f"{source} must not carry a query, a fragment or a user")
     return url.copy_with(path=url.path.rstrip("/"))
 
 
@@ -161,15 +165,19 @@ def resolve_base_url(
     endpoint: str | None,
     region: str | None,
     key_endpoint: str | None,
+    env_base_url: str | None,
     env_endpoint: str | None,
 ) -> httpx.URL:
     """Choose the base URL: base_url > endpoint > region > the key's endpoint > the env.
+
+    From the environment, `MOMENTO_BASE_URL` comes before `MOMENTO_ENDPOINT`.
 
     Args:
         base_url: A full URL, such as a local server's `http://127.0.0.1:8080`.
         endpoint: A cell endpoint, with or without the `api.cache.` prefix.
         region: An AWS region name from `REGION_ENDPOINTS`.
         key_endpoint: The endpoint named inside the API key.
+        env_base_url: The value of `MOMENTO_BASE_URL`: a full URL, as `base_url`.
         env_endpoint: The value of `MOMENTO_ENDPOINT`.
 
     Returns:
@@ -190,9 +198,11 @@ def resolve_base_url(
         return _endpoint_url(cell, "region")
     if key_endpoint is not None:
         return _endpoint_url(key_endpoint, "the API key's endpoint")
+    if env_base_url:
+        return _base_url(env_base_url, "MOMENTO_BASE_URL")
     if env_endpoint:
         return _endpoint_url(env_endpoint, "MOMENTO_ENDPOINT")
     raise InvalidArgumentError(
         "no endpoint: the API key names none, so pass base_url=, endpoint= or region=, "
-        "or set MOMENTO_ENDPOINT"
+        "or set MOMENTO_BASE_URL or MOMENTO_ENDPOINT"
     )

@@ -1,4 +1,4 @@
-"""The exception tree and the one mapping from HTTP status to exception.
+"""The exception tree: every error the SDK raises derives from `MomentoError`.
 
 ```
 MomentoError
@@ -8,6 +8,7 @@ MomentoError
 ├── CacheNotFoundError                       404 naming the cache
 ├── LimitExceededError                       429, with retry_after
 ├── ServerError                              5xx, and any other unexpected status
+│   └── MalformedResponseError               an answer unreadable, too large, or compressed
 ├── MomentoTimeoutError                      the request did not finish in time
 ├── MomentoConnectionError                   the server could not be reached
 └── ClientClosedError                        the client was used after aclose()
@@ -19,10 +20,6 @@ can be logged as it is.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
 
 from momento_http._redaction import redact_url
@@ -33,16 +30,13 @@ __all__ = [
     "ClientClosedError",
     "InvalidArgumentError",
     "LimitExceededError",
+    "MalformedResponseError",
     "MomentoConnectionError",
     "MomentoError",
     "MomentoTimeoutError",
     "PermissionDeniedError",
     "ServerError",
-    "error_from_response",
-    "transport_errors",
 ]
-
-_MAX_MESSAGE_CHARS = 500
 
 
 class MomentoError(Exception):
@@ -96,12 +90,8 @@ class CacheNotFoundError(MomentoError):
     """The cache named in the request does not exist (404 naming the cache)."""
 
 
-class LimitExceededError(MomentoError):
-    """An account limit was exceeded (429).
-
-    Attributes:
-        retry_after: Seconds the server asked the client to wait, when it said so.
-    """
+class _TemporaryError(MomentoError):
+    """A refusal that may pass with time, and how long the server asked to wait."""
 
     def __init__(
         self,
@@ -116,8 +106,28 @@ class LimitExceededError(MomentoError):
         super().__init__(message, status_code=status_code, method=method, url=url)
 
 
-class ServerError(MomentoError):
-    """The server failed (5xx) or answered with a status this SDK does not expect."""
+class LimitExceededError(_TemporaryError):
+    """An account limit was exceeded (429).
+
+    Attributes:
+        retry_after: Seconds the server asked the client to wait, when it said so.
+    """
+
+
+class ServerError(_TemporaryError):
+    """The server failed (5xx) or answered with a status this SDK does not expect.
+
+    Attributes:
+        retry_after: Seconds the server asked the client to wait (a 503's `Retry-After`),
+            when it said so.
+    """
+
+
+class MalformedResponseError(ServerError):
+    """The answer is not what the API defines: unreadable, too large, or compressed unasked.
+
+    Retried like a server failure, since a proxy or a cut connection can garble one answer.
+    """
 
 
 class _TransportError(MomentoError):
@@ -154,93 +164,3 @@ class MomentoConnectionError(_TransportError):
 
 class ClientClosedError(MomentoError):
     """The client was used after it was closed."""
-
-
-_ERROR_BY_STATUS: dict[int, type[MomentoError]] = {
-    400: InvalidArgumentError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: CacheNotFoundError,
-    413: InvalidArgumentError,  # the item or message is over the size limit
-}
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Read a `Retry-After` header given in seconds; dates and junk count as absent."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _server_message(response: httpx.Response) -> str:
-    """The response body as a short, printable message."""
-    text = response.content[: _MAX_MESSAGE_CHARS * 4].decode("utf-8", errors="replace").strip()
-    if len(text) > _MAX_MESSAGE_CHARS:
-        text = text[:_MAX_MESSAGE_CHARS] + "…"
-    return text or response.reason_phrase or f"HTTP {response.status_code}"
-
-
-def error_from_response(response: httpx.Response) -> MomentoError:
-    """Build the exception for an error response: the one status-to-exception mapping.
-
-    The response body must already be read.
-
-    Args:
-        response: A response whose status is not a success.
-
-    Returns:
-        The exception to raise, carrying the status, the server's message, and the request's
-        method and redacted URL.
-    """
-    request = response.request
-    status = response.status_code
-    message = _server_message(response)
-    if status == 429:  # noqa: PLR2004
-        return LimitExceededError(
-            message,
-            retry_after=_parse_retry_after(response.headers.get("retry-after")),
-            status_code=status,
-            method=request.method,
-            url=request.url,
-        )
-    error_type = _ERROR_BY_STATUS.get(status, ServerError)
-    return error_type(message, status_code=status, method=request.method, url=request.url)
-
-
-@contextmanager
-def transport_errors(request: httpx.Request) -> Iterator[None]:
-    """Turn httpx's transport failures inside the block into this SDK's exceptions.
-
-    Args:
-        request: The request being sent.
-
-    Raises:
-        MomentoTimeoutError: The request timed out; `__cause__` tells which phase.
-        MomentoConnectionError: The connection failed or broke.
-
-    Both say whether the request may have reached the server (`request_sent`).
-    """
-    try:
-        yield
-    except httpx.TransportError as error:
-        failure = (
-            MomentoTimeoutError
-            if isinstance(error, httpx.TimeoutException)
-            else MomentoConnectionError
-        )
-        what = "timed out" if failure is MomentoTimeoutError else "failed"
-        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        raise failure(
-            f"the request {what} ({detail})",
-            request_sent=not isinstance(error, _NOT_SENT),
-            method=request.method,
-            url=request.url,
-        ) from error
-
-
-# Failures that happen before any byte of the request leaves: retrying cannot duplicate it.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

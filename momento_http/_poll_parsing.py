@@ -13,20 +13,25 @@ from typing import Any
 
 from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
 
-__all__ = ["MalformedResponseError", "parse_poll"]
+__all__ = ["MalformedPollError", "parse_poll"]
 
 
-class MalformedResponseError(Exception):
+class MalformedPollError(ValueError):
     """The answer is not what the API defines; the message says what is wrong."""
 
 
+_UINT64_DIGITS = 20
+
+
 def _number(body: dict[str, Any], name: str) -> int:
+    """A protobuf uint64: a JSON number, or a string of digits as protobuf's JSON writes it."""
     value = body.get(name, 0)
     if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = int(value) if len(value) <= _UINT64_DIGITS else -1
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**64:
         return value
-    raise MalformedResponseError(f"{name} is not a non-negative integer: {value!r:.40}")
+    shown = "out of range" if isinstance(value, int) else f"a {type(value).__name__}"
+    raise MalformedPollError(f"{name} is not a 64-bit unsigned integer: {shown}")
 
 
 def _optional_page(body: dict[str, Any], name: str) -> int | None:
@@ -36,25 +41,25 @@ def _optional_page(body: dict[str, Any], name: str) -> int | None:
 
 def _binary(text: Any) -> bytes:
     if not isinstance(text, str):
-        raise MalformedResponseError("a binary value is not a string")
+        raise MalformedPollError("a binary value is not a string")
     cleaned = text.replace("-", "+").replace("_", "/").rstrip("=")
     try:
         return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise MalformedResponseError("a binary value is not base64") from None
+        raise MalformedPollError("a binary value is not base64") from None
 
 
 def _value(body: dict[str, Any]) -> str | bytes:
     value = body.get("value")
     if not isinstance(value, dict):
-        raise MalformedResponseError("an item has no value object")
+        raise MalformedPollError("an item has no value object")
     if "text" in value:
         if not isinstance(value["text"], str):
-            raise MalformedResponseError("a text value is not a string")
+            raise MalformedPollError("a text value is not a string")
         return value["text"]
     if "binary" in value:
         return _binary(value["binary"])
-    raise MalformedResponseError("an item's value is neither text nor binary")
+    raise MalformedPollError("an item's value is neither text nor binary")
 
 
 def _item(body: dict[str, Any]) -> TopicItem:
@@ -77,12 +82,12 @@ def _discontinuity(body: dict[str, Any]) -> Discontinuity:
 
 def _entry(raw: Any) -> TopicEvent | None:
     if not isinstance(raw, dict):
-        raise MalformedResponseError("an entry of items is not an object")
+        raise MalformedPollError("an entry of items is not an object")
     for kind, parse in (("item", _item), ("discontinuity", _discontinuity)):
         if kind in raw:
             body = raw[kind]
             if not isinstance(body, dict):
-                raise MalformedResponseError(f"an {kind} is not an object")
+                raise MalformedPollError(f"an {kind} is not an object")
             return parse(body)
     if "heartbeat" in raw:
         return Heartbeat()
@@ -99,13 +104,13 @@ def parse_poll(content: bytes) -> list[TopicEvent]:
         The events in the order the server sent them; unknown kinds left out.
 
     Raises:
-        MalformedResponseError: The body is not JSON of the documented shape.
+        MalformedPollError: The body is not JSON of the documented shape.
     """
     try:
         answer = json.loads(content)
-    except (UnicodeDecodeError, ValueError):
-        raise MalformedResponseError("the answer is not JSON") from None
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep, huge numbers
+        raise MalformedPollError("the answer is not JSON this SDK can read") from None
     if not isinstance(answer, dict) or not isinstance(answer.get("items", []), list):
-        raise MalformedResponseError("the answer is not an object with an items list")
+        raise MalformedPollError("the answer is not an object with an items list")
     events = (_entry(raw) for raw in answer.get("items", []))
     return [event for event in events if event is not None]

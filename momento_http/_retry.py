@@ -7,19 +7,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
+import httpx
 
 from momento_http._errors import (
     InvalidArgumentError,
     LimitExceededError,
+    MalformedResponseError,
     MomentoConnectionError,
     MomentoError,
     MomentoTimeoutError,
     ServerError,
 )
 
-__all__ = ["RetryPolicy"]
+_IN_TRANSIT = MomentoConnectionError | MomentoTimeoutError
 
-_SERVER_ERRORS = range(500, 600)
+__all__ = ["RetryPolicy", "is_transient"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,7 @@ class RetryPolicy:
 
     The wait before retry `n` (from 1) is a random time between 0 and
     `min(max_delay, base_delay * 2 ** (n - 1))` ("full jitter"); a `Retry-After` from the
-    server replaces it, up to `max_retry_after`.
+    server (on a `429` or `503`) replaces it, up to `max_retry_after`.
 
     Attributes:
         max_attempts: Tries of one `get`/`set`/`delete`/`publish`, the first included.
@@ -80,28 +82,47 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.base_delay * 2 ** min(attempt - 1, 62))
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
 
-    def allows(self, attempt: int, error: MomentoError, *, idempotent: bool) -> bool:
-        """Whether to try a request again after its `attempt`-th try failed with `error`.
+    def retry_delay(
+        self, error: MomentoError, attempt: int, *, limit: int, idempotent: bool
+    ) -> float | None:
+        """The one retry decision: whether to try again after a failure, and when.
 
         Args:
-            attempt: How many tries have been made.
-            error: How the last one failed.
+            error: How the last try failed.
+            attempt: How many tries in a row have failed, this one included.
+            limit: The most tries in a row (`max_attempts`, or `max_poll_failures`).
             idempotent: Whether repeating the request is harmless (`publish` is not).
 
         Returns:
-            True to retry.
+            Seconds to wait before the next try, or None to give up and raise `error`.
         """
-        if attempt >= self.max_attempts or not is_transient(error):
-            return False
-        if idempotent or self.publish_at_least_once:
-            return True
-        return isinstance(error, MomentoConnectionError | MomentoTimeoutError) and not (
-            error.request_sent
+        if attempt >= limit or not is_transient(error):
+            return None
+        may_repeat = idempotent or self.publish_at_least_once
+        if not may_repeat and not (isinstance(error, _IN_TRANSIT) and not error.request_sent):
+            return None
+        retry_after = (
+            error.retry_after if isinstance(error, LimitExceededError | ServerError) else None
         )
+        return self.delay(attempt, retry_after)
 
 
 def is_transient(error: MomentoError) -> bool:
-    """Whether the failure may pass: connection errors, timeouts, `429` and `5xx`."""
-    if isinstance(error, MomentoConnectionError | MomentoTimeoutError | LimitExceededError):
+    """Whether a failure may pass with a retry: the one definition.
+
+    Connection errors, timeouts, `429`, `5xx`, and malformed answers (a proxy or a cut
+    connection can garble one answer) are transient; every other status is not.
+
+    Args:
+        error: The failure.
+
+    Returns:
+        True when a retry may succeed.
+    """
+    if isinstance(error, _IN_TRANSIT | LimitExceededError | MalformedResponseError):
         return True
-    return isinstance(error, ServerError) and error.status_code in _SERVER_ERRORS
+    return (
+        isinstance(error, ServerError)
+        and error.status_code is not None
+        and httpx.codes.is_server_error(error.status_code)
+    )

@@ -14,20 +14,9 @@ from types import TracebackType
 from typing import Protocol
 
 import anyio
-import httpx
 
-from momento_http._errors import (
-    ClientClosedError,
-    LimitExceededError,
-    MomentoConnectionError,
-    MomentoError,
-    MomentoTimeoutError,
-    ServerError,
-    error_from_response,
-)
+from momento_http._errors import ClientClosedError
 from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
-from momento_http._poll_parsing import MalformedResponseError, parse_poll
-from momento_http._retry import RetryPolicy
 
 __all__ = ["Poller", "Subscription"]
 
@@ -35,16 +24,11 @@ __all__ = ["Poller", "Subscription"]
 class Poller(Protocol):
     """Where a subscription sends its polls."""
 
-    async def poll(self, query: dict[str, str]) -> httpx.Response | None:
-        """Send one poll; None when no answer came in time, which is no error."""
+    async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
+        """Send one poll, riding out transient failures; no events when none came in time."""
 
     async def aclose(self) -> None:
         """Release the connection."""
-
-
-# A poll rides out every ServerError, odd statuses included: only the errors a retry
-# cannot fix (400, 401, 403, 404) end a subscription at once.
-_TRANSIENT = (MomentoConnectionError, MomentoTimeoutError, ServerError, LimitExceededError)
 
 
 class Subscription:
@@ -59,8 +43,9 @@ class Subscription:
     Transient failures (connection errors, timeouts, 5xx, 429, malformed answers) are
     retried from the cursor with backoff, unseen by the caller, until
     `retry.max_poll_failures` fail in a row; errors that retrying cannot fix (400, 401,
-    403, 404) are raised at once. The same (page, sequence number) is never yielded
-    twice, and a gap in the numbers is always announced by a `Discontinuity`.
+    403, 404, and other statuses) are raised at once. The same (page, sequence number)
+    is never yielded twice, and a gap in the numbers is always announced by a
+    `Discontinuity`.
 
     Create one with `MomentoClient.subscribe`.
     """
@@ -72,7 +57,6 @@ class Subscription:
         sequence_number: int,
         sequence_page: int | None,
         heartbeats: bool,
-        retry: RetryPolicy,
         on_end: Callable[[Subscription], None],
     ) -> None:
         self._poller = poller
@@ -81,7 +65,6 @@ class Subscription:
         self._next = sequence_number
         self._page = sequence_page
         self._heartbeats = heartbeats
-        self._retry = retry
         # Lists, not deques: an empty deque takes ~600 bytes, a thousand subscriptions 1.2 MB.
         self._received: list[TopicEvent] = []  # the last poll's events, read from _next_received
         self._next_received = 0
@@ -211,46 +194,14 @@ class Subscription:
         return query
 
     async def _fetch(self) -> None:
-        """Poll until something arrives, retrying transient failures; or until closed."""
-        failures = 0
+        """Poll until something arrives, or until closed; the poller retries failures."""
         with anyio.CancelScope() as scope:
             self._in_flight = scope
             try:
                 while not self._closed:
-                    try:
-                        events = await self._poll_once()
-                    except _TRANSIENT as error:
-                        failures += 1
-                        if failures >= self._retry.max_poll_failures:
-                            raise
-                        retry_after = getattr(error, "retry_after", None)
-                        await self._retry.sleep(self._retry.delay(failures, retry_after))
-                        continue
-                    failures = 0
+                    events = await self._poller.poll(self._query())
                     if events:
                         self._received, self._next_received = events, 0
                         return
             finally:
                 self._in_flight = None
-
-    async def _poll_once(self) -> list[TopicEvent]:
-        response = await self._poller.poll(self._query())
-        if response is None or response.status_code == httpx.codes.NO_CONTENT:
-            return []
-        if response.status_code != httpx.codes.OK:
-            if response.is_success:
-                raise _unexpected(response, f"unexpected status {response.status_code}")
-            raise error_from_response(response)
-        try:
-            return parse_poll(response.content)
-        except MalformedResponseError as error:
-            raise _unexpected(response, f"malformed poll answer: {error}") from None
-
-
-def _unexpected(response: httpx.Response, message: str) -> MomentoError:
-    return ServerError(
-        message,
-        status_code=response.status_code,
-        method=response.request.method,
-        url=response.request.url,
-    )

@@ -9,7 +9,17 @@ from urllib.parse import quote
 
 from momento_http._errors import InvalidArgumentError
 
-__all__ = ["Key", "Value", "encode_key", "encode_name", "encode_value", "ttl_seconds"]
+__all__ = [
+    "Key",
+    "Value",
+    "cache_path",
+    "encode_key",
+    "encode_name",
+    "encode_value",
+    "sequence_position",
+    "topic_path",
+    "ttl_seconds",
+]
 
 Key = str | bytes
 """A cache key: text, or any bytes."""
@@ -132,3 +142,41 @@ def ttl_seconds(ttl: object, default: int | None) -> int:
     if seconds <= 0:
         raise InvalidArgumentError(f"ttl must be positive, not {seconds} seconds")
     return int(seconds)
+
+
+def sequence_position(value: object, name: str) -> int:
+    """Check a saved subscription position: a sequence number or page.
+
+    Args:
+        value: What the caller gave: a non-negative `int`, or None for none.
+        name: The argument's name, for the error message.
+
+    Returns:
+        The number; 0 for None.
+
+    Raises:
+        InvalidArgumentError: It is not a non-negative `int`.
+    """
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidArgumentError(f"{name} must be a non-negative int or None, not {value!r}")
+    return value
+
+
+def cache_path(cache: object) -> str:
+    """The path of a cache's items, `/cache/{cache}`.
+
+    Raises:
+        InvalidArgumentError: The name is not a non-empty `str`.
+    """
+    return f"/cache/{encode_name(cache, 'cache')}"
+
+
+def topic_path(cache: object, topic: object) -> str:
+    """The path of a topic, `/topics/{cache}/{topic}`.
+
+    Raises:
+        InvalidArgumentError: A name is not a non-empty `str`.
+    """
+    return f"/topics/{encode_name(cache, 'cache')}/{encode_name(topic, 'topic')}"

@@ -27,13 +27,12 @@ Fixtures:
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 
-from momento_http import MomentoClient
-from momento_http._http11 import Http11Transport
+from momento_http import MomentoClient, MomentoTransport
 from momento_http.local import DEFAULT_CACHE, LocalServer, Settings
 
 __all__ = [
@@ -69,18 +68,17 @@ def momento_server(momento_caches: list[str], momento_settings: Settings) -> Ite
 def momento_client(momento_server: LocalServer) -> MomentoClient:
     """A client of the local server, usable from any event loop, with a 60 s default TTL.
 
-    Its transport (the SDK's own, as in production) closes each connection after its
-    answer, so nothing is left open when the test ends and no event loop is needed to
-    close it; its polls share it.
+    It sends through an `httpx.AsyncClient` on the SDK's own transport, as in production,
+    set to close each connection after its answer, so that nothing is left open when the
+    test ends and no event loop is needed to close it. Subscriptions still poll over
+    connections of their own, closed with them.
     """
-    transport = Http11Transport(
-        ssl_context=ssl.create_default_context(), max_connections=10_000, max_idle=0
-    )
+    http = httpx.AsyncClient(transport=MomentoTransport(max_idle=0), trust_env=False)
     return MomentoClient(
         momento_server.api_key,
         base_url=momento_server.base_url,
         default_ttl=60,
-        transport=transport,
+        http_client=http,
     )
 
 

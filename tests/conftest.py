@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import anyio.lowlevel
-import httpx
 import pytest
 
 from momento_http import MomentoClient, MomentoError, Subscription
@@ -51,18 +50,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-class CountingTransport(httpx.AsyncHTTPTransport):
-    """A real transport that counts the requests it carries."""
-
-    def __init__(self) -> None:
-        super().__init__(local_address="127.0.0.1")
-        self.handled = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.handled += 1
-        return await super().handle_async_request(request)
 
 
 @pytest.fixture(scope="session", params=["asyncio", "trio"])

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import anyio
 import pytest
-from conftest import CACHE, ODD_CACHE, OTHER_CACHE, CountingTransport, FakeClock
+from conftest import CACHE, ODD_CACHE, OTHER_CACHE, FakeClock
 
 from momento_http import (
     CacheNotFoundError,
@@ -198,13 +198,3 @@ async def test_the_token_may_travel_in_the_query(server: LocalServer) -> None:
     ) as client:
         await client.set(CACHE, "via-query", b"v")
         assert await client.get(CACHE, "via-query") == b"v"
-
-
-async def test_a_custom_transport_is_used(server: LocalServer) -> None:
-    transport = CountingTransport()
-    async with MomentoClient(
-        server.api_key, base_url=server.base_url, default_ttl=5, transport=transport
-    ) as client:
-        await client.set(CACHE, "via-transport", b"v")
-        assert await client.get(CACHE, "via-transport") == b"v"
-    assert transport.handled == 2

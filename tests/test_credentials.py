@@ -31,7 +31,7 @@ def make_v1_key(inner: str, endpoint: str, *, padded: bool = True) -> str:
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("MOMENTO_API_KEY", "MOMENTO_AUTH_TOKEN", "MOMENTO_ENDPOINT"):
+    for name in ("MOMENTO_API_KEY", "MOMENTO_AUTH_TOKEN", "MOMENTO_ENDPOINT", "MOMENTO_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -122,7 +122,8 @@ def test_malformed_endpoint_is_rejected(endpoint: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "base_url", ["ftp://example.com", "http://", "http://h?x=1", "http://h#frag", "nonsense"]
+    "base_url",
+    ["ftp://example.com", "http://", "http://h?x=1", "http://h#frag", "nonsense", "http://u:p@h"],
 )
 def test_malformed_base_url_is_rejected(base_url: str) -> None:
     with pytest.raises(InvalidArgumentError):
@@ -147,7 +148,33 @@ def test_base_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     assert MomentoClient(make_jwt({"t": "g"})).base_url.host == "api.cache.cell-env.example"
 
 
-@pytest.mark.parametrize("api_key", ["", "has space", "line\nbreak", "tab\t"])
+def test_momento_base_url_comes_after_the_keys_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOMENTO_ENDPOINT", "cell-env.example")
+    monkeypatch.setenv("MOMENTO_BASE_URL", "http://127.0.0.1:8080")
+    assert MomentoClient(make_jwt({"t": "g"})).base_url == httpx.URL("http://127.0.0.1:8080")
+    monkeypatch.setenv("MOMENTO_API_KEY", make_jwt({"t": "g"}))
+    assert MomentoClient.from_env().base_url == httpx.URL("http://127.0.0.1:8080")
+    assert MomentoClient.from_env(region="eu-west-1").base_url.host == "api.cache." + CELL_EU_WEST_1
+    key = make_v1_key(make_jwt({}), "cell-key.example")
+    assert MomentoClient(key).base_url.host == "api.cache.cell-key.example"
+    monkeypatch.setenv("MOMENTO_BASE_URL", "not a url")
+    with pytest.raises(InvalidArgumentError, match="MOMENTO_BASE_URL"):
+        MomentoClient(make_jwt({"t": "g"}))
+
+
+@pytest.mark.parametrize(
+    "api_key",
+    [
+        "",
+        "has space",
+        "line\nbreak",
+        "tab\t",
+        "tökén-not-ascii",
+        "eyJhbGciOiJIUzI1NiJ9.é.abc",
+        make_v1_key("inner-tökén", "cell.example"),
+        make_v1_key("inner token", "cell.example"),
+    ],
+)
 def test_unusable_api_key_is_rejected_without_echoing_it(api_key: str) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         MomentoClient(api_key, base_url="http://127.0.0.1:9")

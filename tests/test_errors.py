@@ -69,29 +69,56 @@ async def test_status_maps_to_its_exception(
     await call(client)  # the fault is spent: the next call succeeds
 
 
-@pytest.mark.parametrize("operation", ["set", "delete", "publish"])
-async def test_404_maps_to_cache_not_found(
+@pytest.mark.parametrize("operation", OPERATIONS)
+async def test_404_naming_the_cache_maps_to_cache_not_found(
     faulty: LocalServer, client: MomentoClient, operation: str
 ) -> None:
     method, call = OPERATIONS[operation]
-    if operation == "delete":  # a delete's 404 that does not name the cache is a success
-        faulty.inject_fault(Fault(404, message="cache not found", method=method))
-    else:
-        faulty.inject_fault(Fault(404, message="Not Found", method=method))
+    faulty.inject_fault(Fault(404, message="Cache Not Found", method=method))
     with pytest.raises(CacheNotFoundError) as caught:
         await call(client)
     assert caught.value.status_code == 404
 
 
-@pytest.mark.parametrize("body", ["Key Not Found", "Not Found", "key not found"])
-async def test_a_404_not_naming_the_cache_is_a_miss(
-    faulty: LocalServer, client: MomentoClient, body: str
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("Key Not Found", "text/plain"),
+        ("key not found", "text/plain"),
+        ('{"title": "Key Not Found", "status": 404}', "application/problem+json"),
+        ('{"message": "key not found: k"}', "application/json"),
+    ],
+)
+async def test_a_404_saying_the_key_is_not_found_is_a_miss(
+    faulty: LocalServer, client: MomentoClient, body: str, content_type: str
 ) -> None:
     await client.set(CACHE, "present", b"v")
-    faulty.inject_fault(Fault(404, message=body, method="GET"))
+    faulty.inject_fault(Fault(404, message=body, content_type=content_type, method="GET"))
     assert await client.get(CACHE, "present") is None
-    faulty.inject_fault(Fault(404, message=body, method="DELETE"))
+    faulty.inject_fault(Fault(404, message=body, content_type=content_type, method="DELETE"))
     await client.delete(CACHE, "present")
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("Not Found", "text/plain"),
+        ("", "text/plain"),
+        ("<html><head><title>404 Not Found</title></head><body>nginx</body></html>", "text/html"),
+        ('{"title": "Not Found"}', "application/json"),
+    ],
+)
+async def test_any_other_404_is_an_error_naming_the_url_not_a_miss(
+    faulty: LocalServer, client: MomentoClient, operation: str, body: str, content_type: str
+) -> None:
+    method, call = OPERATIONS[operation]
+    faulty.inject_fault(Fault(404, message=body, content_type=content_type, method=method))
+    with pytest.raises(ServerError, match="is the base URL right") as caught:
+        await call(client)
+    assert type(caught.value) is ServerError
+    assert caught.value.status_code == 404
+    assert f"{faulty.base_url}/" in str(caught.value)
 
 
 async def test_a_404_naming_the_cache_in_any_case_is_cache_not_found(
@@ -112,15 +139,36 @@ async def test_429_carries_retry_after(
     assert caught.value.retry_after == expected
 
 
-async def test_a_long_html_error_page_is_cut_short(
-    faulty: LocalServer, client: MomentoClient
+@pytest.mark.parametrize(
+    ("page", "summary"),
+    [
+        (
+            "<html><head><title>502 Bad Gateway</title></head><body>" + "x" * 10_000,
+            "502 Bad Gateway",
+        ),
+        (
+            "<!DOCTYPE html><html><body><h1>Oops &amp; sorry</h1>" + "<p>y</p>" * 5000,
+            "Oops & sorry",
+        ),
+        ("<html><body>" + "z " * 10_000 + "</body></html>", "z z z"),
+    ],
+)
+async def test_an_html_error_page_is_cut_to_a_short_summary(
+    faulty: LocalServer, client: MomentoClient, page: str, summary: str
 ) -> None:
-    page = "<html><body>" + "x" * 10_000 + "</body></html>"
-    faulty.inject_fault(Fault(502, message=page))
+    faulty.inject_fault(Fault(502, message=page, content_type="text/html", method="GET"))
     with pytest.raises(ServerError) as caught:
         await client.get(CACHE, "k")
-    assert caught.value.message.startswith("<html><body>xxx")
-    assert len(caught.value.message) <= 501
+    assert caught.value.message.startswith(summary)
+    assert len(caught.value.message) <= 201
+    assert "<" not in caught.value.message
+
+
+async def test_a_long_text_error_is_cut_short(faulty: LocalServer, client: MomentoClient) -> None:
+    faulty.inject_fault(Fault(500, message="w" * 10_000, method="GET"))
+    with pytest.raises(ServerError) as caught:
+        await client.get(CACHE, "k")
+    assert caught.value.message == "w" * 500 + "…"
 
 
 async def test_errors_never_show_the_token(faulty: LocalServer) -> None:

@@ -52,6 +52,12 @@ SCRIPT_EXAMPLES = {
         "https://api.cache.cell-4-us-west-2-1.prod.a.momentohq.com",
         "http://127.0.0.1:8080",
     ],
+    "http_client": [
+        "get -> b'hello'",
+        "get -> None",
+        "answers by status: {204: 1, 200: 1, 404: 1}",
+        "requests timed: 3",
+    ],
     "local_server": [
         "None",
         "read-only key: 403 the token does not grant cache_write on menu",

@@ -52,3 +52,55 @@ def test_the_command_line_reaches_the_local_server_only_through_its_local_comman
             module for module in imported_modules(path) if module.startswith("momento_http.local")
         }
         assert path.name == "_main.py" or not local, f"{path.name} imports {local}"
+
+
+def test_the_command_line_and_the_fixtures_use_public_names_only() -> None:
+    users = [PACKAGE / "testing.py", *(PACKAGE / "_cli").glob("*.py")]
+    for path in users:
+        for module in imported_modules(path):
+            if not module.startswith("momento_http"):
+                continue
+            own = path.parent.name == "_cli" and module.startswith("momento_http._cli")
+            local_cli = path.name == "_main.py" and module == "momento_http.local._cli"
+            assert module in {"momento_http", "momento_http.local"} or own or local_cli, (
+                f"{path.name} imports {module}"
+            )
+
+
+def _defined_names() -> set[str]:
+    """Every name the package defines: functions, classes, attributes, parameters."""
+    names: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, ast.arg):
+                names.add(node.arg)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.add(node.value)  # __slots__ entries
+    return names
+
+
+def test_no_other_librarys_private_attribute_is_touched() -> None:
+    ours = _defined_names()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = node.module.split(".")
+                foreign_private = parts[0] not in {"momento_http", "__future__"} and any(
+                    part.startswith("_") for part in parts
+                )
+                assert not foreign_private, f"{path.name} imports {node.module}"
+            if isinstance(node, ast.Attribute):
+                private = node.attr.startswith("_") and not node.attr.startswith("__")
+                assert not private or node.attr in ours, f"{path.name} touches .{node.attr}"
+
+
+def test_the_private_attribute_check_sees_what_it_looks_for() -> None:
+    leaky = ast.parse("url._uri_reference")
+    (attribute,) = [node for node in ast.walk(leaky) if isinstance(node, ast.Attribute)]
+    assert attribute.attr not in _defined_names()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from momento_http import Discontinuity, Heartbeat, TopicItem
-from momento_http._poll_parsing import MalformedResponseError, parse_poll
+from momento_http._poll_parsing import MalformedPollError, parse_poll
 
 
 def answer(*items: Any, **top_level: Any) -> bytes:
@@ -115,5 +115,5 @@ def test_empty_answers(body: bytes) -> None:
     ],
 )
 def test_malformed_answers_are_refused_clearly(body: bytes, complaint: str) -> None:
-    with pytest.raises(MalformedResponseError, match=complaint):
+    with pytest.raises(MalformedPollError, match=complaint):
         parse_poll(body)

@@ -89,7 +89,8 @@ def _sent_key(request: httpx.Request) -> bytes:
 
 async def _call(method: str, **arguments: Any) -> Recorder:
     recorder = Recorder()
-    async with MomentoClient("token", base_url=BASE, transport=httpx.MockTransport(recorder)) as c:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(recorder))
+    async with http, MomentoClient("token", base_url=BASE, http_client=http) as c:
         try:
             await getattr(c, method)(**arguments)
         except InvalidArgumentError:

@@ -18,8 +18,10 @@ from momento_http import (
     CacheNotFoundError,
     InvalidArgumentError,
     LimitExceededError,
+    MalformedResponseError,
     MomentoClient,
     MomentoConnectionError,
+    MomentoError,
     MomentoTimeoutError,
     PermissionDeniedError,
     RetryPolicy,
@@ -103,8 +105,14 @@ def test_a_client_takes_only_a_policy_or_none() -> None:
 @pytest.mark.parametrize("operation", IDEMPOTENT)
 @pytest.mark.parametrize(
     "fault",
-    [Fault(503), Fault(500), Fault(502), Fault(429, retry_after=0.25)],
-    ids=["503", "500", "502", "429"],
+    [
+        Fault(503),
+        Fault(500),
+        Fault(502),
+        Fault(429, retry_after=0.25),
+        Fault(503, retry_after=0.25),
+    ],
+    ids=["503", "500", "502", "429", "503-retry-after"],
 )
 async def test_idempotent_calls_ride_out_transient_statuses(
     faulty: LocalServer, sleeps: Sleeps, operation: str, fault: Fault
@@ -133,12 +141,63 @@ async def test_the_last_failure_is_raised_when_attempts_run_out(
     assert len(sleeps.delays) == 2
 
 
-async def test_a_long_retry_after_is_capped(faulty: LocalServer, sleeps: Sleeps) -> None:
-    faulty.inject_fault(Fault(429, retry_after=3600, method="GET"))
+@pytest.mark.parametrize("status", [429, 503])
+async def test_a_long_retry_after_is_capped(
+    faulty: LocalServer, sleeps: Sleeps, status: int
+) -> None:
+    faulty.inject_fault(Fault(status, retry_after=3600, method="GET"))
     retry = policy(sleeps, max_retry_after=12)
     async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=retry) as client:
         assert await client.get(CACHE, "absent") is None
     assert sleeps.delays == [12]
+
+
+async def test_a_503s_retry_after_is_on_its_error(faulty: LocalServer) -> None:
+    faulty.inject_fault(Fault(503, retry_after=7, method="GET"))
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=None) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.get(CACHE, "absent")
+    assert caught.value.retry_after == 7
+
+
+async def test_a_polls_503_retry_after_is_honoured(faulty: LocalServer, sleeps: Sleeps) -> None:
+    topic = unique("retry-after")
+    faulty.inject_fault(Fault(503, retry_after=2, method="GET", topic=topic, count=2))
+    async with MomentoClient(
+        faulty.api_key, base_url=faulty.base_url, retry=policy(sleeps)
+    ) as client:
+        await client.publish(CACHE, topic, "after the outage")
+        async with client.subscribe(CACHE, topic, sequence_number=1) as subscription:
+            event = await anext(aiter(subscription))
+    assert isinstance(event, TopicItem)
+    assert sleeps.delays == [2, 2]
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (MomentoConnectionError("x"), True),
+        (MomentoTimeoutError("x"), True),
+        (LimitExceededError("x", status_code=429), True),
+        (ServerError("x", status_code=500), True),
+        (ServerError("x", status_code=503), True),
+        (MalformedResponseError("x", status_code=200), True),
+        (ServerError("x", status_code=418), False),
+        (ServerError("x", status_code=301), False),
+        (ServerError("x", status_code=404), False),
+        (InvalidArgumentError("x", status_code=400), False),
+        (AuthenticationError("x", status_code=401), False),
+        (PermissionDeniedError("x", status_code=403), False),
+        (CacheNotFoundError("x", status_code=404), False),
+    ],
+)
+def test_one_definition_of_transient_for_calls_and_polls(
+    error: MomentoError, transient: bool
+) -> None:
+    retry = RetryPolicy()
+    for limit in (retry.max_attempts, retry.max_poll_failures):
+        delay = retry.retry_delay(error, 1, limit=limit, idempotent=True)
+        assert (delay is not None) is transient
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 import anyio
-import httpx
 import pytest
-from conftest import CACHE, CountingTransport, FakeClock, no_wait, unique
+from conftest import CACHE, FakeClock, no_wait, unique
 
 from momento_http import (
     AuthenticationError,
@@ -21,6 +20,7 @@ from momento_http import (
     Discontinuity,
     Heartbeat,
     InvalidArgumentError,
+    MalformedResponseError,
     MomentoClient,
     PermissionDeniedError,
     RetryPolicy,
@@ -29,7 +29,6 @@ from momento_http import (
     TopicEvent,
     TopicItem,
 )
-from momento_http._poll_channel import _read_capped
 from momento_http.local import Fault, LocalServer, Settings, TopicPermission, TopicRole
 
 FAST_RETRY = RetryPolicy(max_poll_failures=5, sleep=no_wait)
@@ -385,7 +384,9 @@ async def test_malformed_answers_in_a_row_raise_a_clear_error(
         Fault(200, message="{", content_type="application/json", method="GET", topic=topic, count=5)
     )
     async with fast_client.subscribe(CACHE, topic, sequence_number=1) as subscription:
-        with pytest.raises(ServerError, match="malformed poll answer: the answer is not JSON"):
+        with pytest.raises(
+            MalformedResponseError, match="malformed answer: the answer is not JSON"
+        ):
             await take(subscription, 1)
 
 
@@ -572,24 +573,9 @@ async def test_1000_concurrent_polls_on_one_server() -> None:
     assert {(event.sequence_number, event.value) for event in received} == {(1, "to everyone")}
 
 
-async def test_a_custom_transport_carries_polls_and_stays_open(
-    server: LocalServer, topic: str
-) -> None:
-    transport = CountingTransport()
-    async with MomentoClient(server.api_key, base_url=server.base_url, transport=transport) as c:
-        await c.publish(CACHE, topic, "through my transport")
-        async with c.subscribe(CACHE, topic, sequence_number=1) as subscription:
-            (event,) = items(await take(subscription, 1))
-        assert event.value == "through my transport"
-        polls_and_publish = transport.handled
-        assert polls_and_publish >= 2
-        await c.publish(CACHE, topic, "the transport outlives the subscription")
-        assert transport.handled == polls_and_publish + 1
-
-
 @pytest.fixture
 def small_poll_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("momento_http._poll_channel.MAX_POLL_BYTES", 1000)
+    monkeypatch.setattr("momento_http._topic_polls.MAX_POLL_BYTES", 1000)
 
 
 @pytest.mark.usefixtures("small_poll_cap")
@@ -609,20 +595,3 @@ async def test_a_poll_answer_over_the_size_cap(
         else:  # one oversized answer is ridden out like any malformed one
             (event,) = items(await take(subscription, 1))
             assert event.value == "small enough"
-
-
-@pytest.mark.usefixtures("small_poll_cap")
-@pytest.mark.parametrize(("chunks", "kept"), [(2, True), (5, False)])
-async def test_an_answer_of_unknown_length_is_read_to_its_end(chunks: int, kept: bool) -> None:
-    read: list[int] = []
-
-    async def body() -> AsyncIterator[bytes]:
-        for index in range(chunks):
-            read.append(index)
-            yield b"x" * 400
-
-    answer = httpx.Response(200, content=body())  # streamed: no Content-Length
-    assert "content-length" not in answer.headers
-    got = await _read_capped(answer)
-    assert read == list(range(chunks))  # every chunk was read, even past the cap
-    assert (got == bytearray(b"x" * 400 * chunks)) if kept else (got is None)

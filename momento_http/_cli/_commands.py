@@ -10,12 +10,15 @@ from typing import BinaryIO, TextIO
 
 import anyio
 
+from momento_http import (
+    DEFAULT_TIMEOUT,
+    InvalidArgumentError,
+    MomentoClient,
+    Subscription,
+    TopicItem,
+)
 from momento_http._cli._events import json_line
 from momento_http._cli._exit import ExitCode
-from momento_http._client import DEFAULT_TIMEOUT, MomentoClient
-from momento_http._errors import InvalidArgumentError
-from momento_http._models import TopicItem
-from momento_http._subscription import Subscription
 
 __all__ = ["run_command"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from momento_http._models import Discontinuity, TopicEvent, TopicItem
+from momento_http import Discontinuity, TopicEvent, TopicItem
 
 __all__ = ["json_line"]
 

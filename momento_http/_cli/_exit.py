@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from momento_http._errors import (
+from momento_http import (
     AuthenticationError,
     CacheNotFoundError,
     InvalidArgumentError,

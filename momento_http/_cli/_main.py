@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import anyio
 
+from momento_http import MomentoError
 from momento_http._cli._commands import run_command
 from momento_http._cli._exit import ExitCode, exit_code_for
 from momento_http._cli._parser import PROG, build_parser
-from momento_http._errors import MomentoError
 
 __all__ = ["main"]
 

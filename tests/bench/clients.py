@@ -111,10 +111,12 @@ async def raw_aiohttp(server: Server) -> AsyncIterator[Operations]:
 @asynccontextmanager
 async def sdk_on_aiohttp(server: Server) -> AsyncIterator[Operations]:
     """momento_http.MomentoClient over the httpx-aiohttp transport (asyncio only)."""
-    transport = AiohttpTransport()
-    async with MomentoClient(
-        server.token, base_url=server.base_url, default_ttl=60, transport=transport
-    ) as client:
+    async with (
+        httpx.AsyncClient(transport=AiohttpTransport()) as http,
+        MomentoClient(
+            server.token, base_url=server.base_url, default_ttl=60, http_client=http
+        ) as client,
+    ):
         yield _Sdk(client)
 
 

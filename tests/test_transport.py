@@ -1,15 +1,11 @@
-"""Http11Transport against a raw HTTP/1.1 server on loopback that misbehaves on demand."""
+"""MomentoTransport against a raw HTTP/1.1 server on loopback that misbehaves on demand."""
 
 from __future__ import annotations
 
 import os
 import resource
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import anyio
 import anyio.abc
@@ -17,100 +13,17 @@ import h11
 import httpx
 import pytest
 import trustme
-from anyio.streams.tls import TLSListener
+from raw_http import answer, raw_server
 
-from momento_http import MomentoClient
-from momento_http._http11 import Http11Transport
-
-# What the server does with each request: (connection's request index, h11 connection,
-# stream) -> None. It may answer, stall, close, or write anything.
-Behaviour = Callable[[int, h11.Connection, anyio.abc.SocketStream], Awaitable[None]]
+from momento_http import MomentoClient, MomentoTransport
 
 
-@dataclass
-class Observed:
-    connections: int = 0
-    open_now: int = 0
-    most_open: int = 0
-    requests: list[bytes] = field(default_factory=list)
-
-
-async def answer(
-    connection: h11.Connection,
-    stream: anyio.abc.SocketStream,
-    body: bytes = b"ok",
-    headers: tuple[tuple[str, str], ...] = (),
-) -> None:
-    head = h11.Response(status_code=200, headers=[("content-length", str(len(body))), *headers])
-    data = connection.send(head) or b""
-    data += connection.send(h11.Data(data=body)) or b""
-    await stream.send(data + (connection.send(h11.EndOfMessage()) or b""))
-
-
-async def keep_alive(
-    index: int, connection: h11.Connection, stream: anyio.abc.SocketStream
-) -> None:
-    await answer(connection, stream)
-
-
-@asynccontextmanager
-async def raw_server(
-    behaviour: Behaviour = keep_alive, *, tls: ssl.SSLContext | None = None
-) -> AsyncIterator[tuple[str, Observed]]:
-    observed = Observed()
-
-    async def serve(stream: anyio.abc.SocketStream) -> None:
-        observed.connections += 1
-        observed.open_now += 1
-        observed.most_open = max(observed.most_open, observed.open_now)
-        connection = h11.Connection(h11.SERVER)
-        index = 0
-        try:
-            while True:
-                event = connection.next_event()
-                if event is h11.NEED_DATA:
-                    try:
-                        connection.receive_data(await stream.receive())
-                    except (
-                        anyio.EndOfStream,
-                        anyio.BrokenResourceError,
-                        anyio.ClosedResourceError,
-                        ssl.SSLError,  # a client that refused our certificate
-                    ):
-                        return
-                    continue
-                if isinstance(event, h11.Request):
-                    observed.requests.append(event.target)
-                elif isinstance(event, h11.EndOfMessage):
-                    await behaviour(index, connection, stream)
-                    index += 1
-                    if connection.our_state is not h11.DONE:
-                        return
-                    connection.start_next_cycle()
-                elif isinstance(event, h11.ConnectionClosed):
-                    return
-        finally:
-            observed.open_now -= 1
-            await anyio.aclose_forcefully(stream)
-
-    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = tcp.extra(anyio.abc.SocketAttribute.local_port)
-    listener: anyio.abc.Listener[Any] = tcp if tls is None else TLSListener(tcp, tls)
-    async with listener, anyio.create_task_group() as group:
-        group.start_soon(listener.serve, serve)
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}", observed
-        group.cancel_scope.cancel()
-
-
-def transport(ssl_context: ssl.SSLContext | None = None, **options: float) -> Http11Transport:
-    return Http11Transport(
-        ssl_context=ssl_context or ssl.create_default_context(),
-        **options,  # type: ignore[arg-type]
-    )
+def transport(ssl_context: ssl.SSLContext | None = None, **options: float) -> MomentoTransport:
+    return MomentoTransport(ssl_context=ssl_context, **options)  # type: ignore[arg-type]
 
 
 async def get(
-    http: Http11Transport, url: str, *, limits: httpx.Timeout | None = None
+    http: MomentoTransport, url: str, *, limits: httpx.Timeout | None = None
 ) -> httpx.Response:
     timeouts = (limits or httpx.Timeout(5.0)).as_dict()
     request = httpx.Request("GET", url, extensions={"timeout": timeouts})
@@ -306,7 +219,7 @@ async def test_https_verifies_the_server_and_keeps_the_connection() -> None:
                 assert (await get(http, url)).content == b"ok"
         assert observed.connections == 1  # TLS 1.3 session tickets do not make it look stale
         async with transport() as untrusting:  # the system's CAs do not know this one
-            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
                 await get(untrusting, url)
 
 

@@ -1,0 +1,98 @@
+"""Reading an answer's body under a cap, as sent: never inflated, never past its limit."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+
+from momento_http._answers import ERROR_BODY_BYTES, Answer
+from momento_http._errors import MalformedResponseError
+
+__all__ = ["read_answer"]
+
+
+def _refuse(response: httpx.Response, request: httpx.Request, why: str) -> MalformedResponseError:
+    return MalformedResponseError(
+        why, status_code=response.status_code, method=request.method, url=request.url
+    )
+
+
+async def read_answer(
+    response: httpx.Response, accept: frozenset[int], max_bytes: int, request: httpx.Request
+) -> Answer:
+    """Read a streamed response to its end, or as far as it may be read, and close it.
+
+    An accepted answer is read whole up to `max_bytes`: a longer one, or one compressed
+    although the request asked for none, is malformed. Of any other answer (an error)
+    the first `ERROR_BODY_BYTES` are kept for its message, and the rest is left unread.
+
+    Args:
+        response: The response from `AsyncClient.send(..., stream=True)`.
+        accept: The statuses that are the call's success.
+        max_bytes: The largest accepted body.
+        request: The request, for the error.
+
+    Returns:
+        The answer.
+
+    Raises:
+        MalformedResponseError: An accepted answer is too long or compressed.
+    """
+    accepted = response.status_code in accept
+    cap = max_bytes if accepted else ERROR_BODY_BYTES
+    declared = response.headers.get("content-length", "")
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    refusal: MalformedResponseError | None = None
+    if accepted and declared.isdigit() and int(declared) > cap:
+        refusal = _refuse(response, request, f"the answer is over {cap} bytes ({declared})")
+    elif encoding != "identity" and accepted:
+        refusal = _refuse(
+            response, request, f"the answer is compressed ({encoding}) although none was asked"
+        )
+    if refusal is not None:
+        await _close(response)
+        raise refusal
+    body = await _read_capped(response, cap, truncate=not accepted)
+    if body is None:
+        raise _refuse(response, request, f"the answer is over {cap} bytes")
+    if encoding != "identity":
+        body = b""  # an error page compressed unasked: its words are lost, not inflated
+    return Answer(response.status_code, response.reason_phrase, response.headers, body)
+
+
+async def _read_capped(response: httpx.Response, cap: int, *, truncate: bool) -> bytes | None:
+    """The body; when it is over `cap` bytes, its first `cap` (`truncate`) or None."""
+    stream = response.stream
+    assert isinstance(stream, httpx.AsyncByteStream)
+    chunks: list[bytes] = []
+    size = 0
+    iterator = aiter(stream)
+    finished = False
+    try:
+        async for chunk in iterator:
+            size += len(chunk)
+            if size > cap:
+                chunks.append(chunk[: len(chunk) - (size - cap)])
+                break
+            chunks.append(chunk)
+        else:
+            finished = True
+    except BaseException:
+        await _close(response, iterator)
+        raise
+    if finished:
+        await response.aclose()  # read to its end: nothing left to wait on
+    else:
+        await _close(response, iterator)
+    if size > cap and not truncate:
+        return None
+    return b"".join(chunks)
+
+
+async def _close(response: httpx.Response, iterator: object = None) -> None:
+    """Close a response left unfinished, even in a cancelled scope."""
+    with anyio.CancelScope(shield=True):
+        close_iterator = getattr(iterator, "aclose", None)
+        if close_iterator is not None:  # httpx's stream wrapper is an async generator
+            await close_iterator()
+        await response.aclose()

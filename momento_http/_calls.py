@@ -1,0 +1,135 @@
+"""What each operation sends, and how its answer is read: a `Call` per public method."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, TypeVar
+
+import httpx
+
+from momento_http._answers import Answer
+from momento_http._config import ClientConfig, TryTimeout, UseClientDefault, check_retry
+from momento_http._retry import RetryPolicy
+from momento_http._send import Call
+from momento_http._validation import (
+    Key,
+    Value,
+    cache_path,
+    encode_key,
+    encode_value,
+    topic_path,
+    ttl_seconds,
+)
+
+__all__ = ["CallMaker", "RetryOption", "TimeoutOption"]
+
+T = TypeVar("T")
+TimeoutOption = float | httpx.Timeout | UseClientDefault
+RetryOption = RetryPolicy | UseClientDefault | None
+
+_READ: Final = frozenset({httpx.codes.OK})
+_WRITE: Final = frozenset(code for code in httpx.codes if httpx.codes.is_success(code))
+
+
+def _value_or_miss(answer: Answer | None) -> bytes | None:
+    return None if answer is None or answer.status == httpx.codes.NOT_FOUND else answer.body
+
+
+def _nothing(answer: Answer | None) -> None:
+    del answer
+
+
+class CallMaker:
+    """Checks a call's arguments and makes its `Call`, with the client's settings.
+
+    Every check runs here, before anything is sent.
+
+    Args:
+        config: The client's settings.
+    """
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
+
+    def get(
+        self, cache: str, key: Key, timeout: TimeoutOption, retry: RetryOption
+    ) -> Call[bytes | None]:
+        """A `get`: the value's bytes, or None for a miss."""
+        query = dict([encode_key(key)])
+        call = self._call(
+            "GET", cache_path(cache), query, decode=_value_or_miss, timeout=timeout, retry=retry
+        )
+        call.accept = _READ
+        call.miss_ok = True
+        return call
+
+    def set(
+        self,
+        cache: str,
+        key: Key,
+        value: Value,
+        *,
+        ttl: object,
+        timeout: TimeoutOption,
+        retry: RetryOption,
+    ) -> Call[None]:
+        """A `set`, with the call's TTL or the client's default."""
+        query = dict([encode_key(key)])
+        body = encode_value(value)
+        query["ttl_seconds"] = str(ttl_seconds(ttl, self._config.default_ttl))
+        call = self._call(
+            "PUT", cache_path(cache), query, decode=_nothing, timeout=timeout, retry=retry
+        )
+        call.body = body
+        return call
+
+    def delete(
+        self, cache: str, key: Key, timeout: TimeoutOption, retry: RetryOption
+    ) -> Call[None]:
+        """A `delete`; deleting what is not there succeeds."""
+        query = dict([encode_key(key)])
+        call = self._call(
+            "DELETE", cache_path(cache), query, decode=_nothing, timeout=timeout, retry=retry
+        )
+        call.miss_ok = True
+        return call
+
+    def publish(
+        self, cache: str, topic: str, value: Value, *, timeout: TimeoutOption, retry: RetryOption
+    ) -> Call[None]:
+        """A `publish`: text as `text/plain`, bytes as `application/octet-stream`."""
+        path = topic_path(cache, topic)
+        body = encode_value(value)
+        call = self._call("POST", path, {}, decode=_nothing, timeout=timeout, retry=retry)
+        call.body = body
+        call.content_type = "text/plain" if isinstance(value, str) else "application/octet-stream"
+        call.idempotent = False  # a repeat could publish the message twice
+        return call
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        *,
+        decode: Callable[[Answer | None], T],
+        timeout: TimeoutOption,
+        retry: RetryOption,
+    ) -> Call[T]:
+        config = self._config
+        policy = config.retry if isinstance(retry, UseClientDefault) else check_retry(retry)
+        if isinstance(timeout, UseClientDefault):
+            try_timeout = config.timeout
+        else:
+            try_timeout = TryTimeout.of(timeout, "timeout")
+        return Call(
+            method,
+            path,
+            query,
+            decode=decode,
+            timeout=try_timeout,
+            retry=policy,
+            limit=policy.max_attempts if policy is not None else 1,
+            accept=_WRITE,
+            max_bytes=config.max_response_bytes,
+        )

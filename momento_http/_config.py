@@ -1,0 +1,235 @@
+"""A client's settings: read from its arguments and the environment, and checked, once."""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Final, TypedDict
+
+import httpx
+
+from momento_http._credentials import parse_api_key, resolve_base_url
+from momento_http._errors import InvalidArgumentError
+from momento_http._retry import RetryPolicy
+from momento_http._validation import ttl_seconds
+
+__all__ = [
+    "CLIENT_DEFAULT",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_POLL_TIMEOUT",
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUT",
+    "ClientConfig",
+    "ClientOptions",
+    "TryTimeout",
+    "UseClientDefault",
+    "check_retry",
+    "env_api_key",
+]
+
+DEFAULT_TIMEOUT: Final = 5.0
+"""Seconds a request may take, connect to last byte, unless the client is told otherwise."""
+
+DEFAULT_POLL_TIMEOUT: Final = 60.0
+"""Seconds a topic poll may wait for an answer before the subscription polls again."""
+
+DEFAULT_RETRY: Final = RetryPolicy()
+"""The retry policy a client uses unless told otherwise."""
+
+DEFAULT_MAX_RESPONSE_BYTES: Final = 6 * 1024 * 1024
+"""The largest answer to a `get` read: Momento's 5 MiB item limit, and room to spare."""
+
+
+class UseClientDefault(enum.Enum):
+    """The type of `CLIENT_DEFAULT`."""
+
+    CLIENT_DEFAULT = "the client's setting"
+
+
+CLIENT_DEFAULT: Final = UseClientDefault.CLIENT_DEFAULT
+"""Passed for a per-call option (the default), it means: use the client's setting."""
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword arguments of `MomentoClient`, for `MomentoClient.from_env`."""
+
+    endpoint: str | None
+    region: str | None
+    base_url: str | httpx.URL | None
+    default_ttl: int | timedelta | None
+    timeout: float | httpx.Timeout
+    poll_timeout: float
+    retry: RetryPolicy | None
+    token_in_query: bool
+    max_response_bytes: int
+    http_client: httpx.AsyncClient | None
+
+
+@dataclass(frozen=True, slots=True)
+class TryTimeout:
+    """How long one try of a request may take.
+
+    Attributes:
+        seconds: The bound on the whole try, connect to last byte.
+        phases: httpx's timeout extension, for the transport: connect and pool waits,
+            which tell a request that never left from one that may have arrived.
+    """
+
+    seconds: float
+    phases: dict[str, float | None] = field(compare=False)
+
+    @classmethod
+    def of(cls, timeout: object, name: str) -> TryTimeout:
+        """Check a timeout given as seconds or an `httpx.Timeout`.
+
+        Args:
+            timeout: Seconds bounding each try, or an `httpx.Timeout` (its phases apply as
+                httpx defines them, and its largest value bounds each try).
+            name: The argument's name, for the error message.
+
+        Returns:
+            The checked timeout.
+
+        Raises:
+            InvalidArgumentError: It is not a positive number, or bounds nothing.
+        """
+        if isinstance(timeout, httpx.Timeout):
+            phases = timeout.as_dict()
+            bounds = [value for value in phases.values() if value is not None]
+            if not bounds or min(bounds) <= 0:
+                raise InvalidArgumentError(f"{name} must set positive limits, not {timeout!r}")
+            return cls(float(max(bounds)), phases)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise InvalidArgumentError(
+                f"{name} must be a positive number of seconds, not {timeout!r}"
+            )
+        seconds = float(timeout)
+        return cls(seconds, {"connect": seconds, "pool": seconds, "read": None, "write": None})
+
+
+def check_retry(retry: object) -> RetryPolicy | None:
+    """Check a retry policy given to a client or a call.
+
+    Args:
+        retry: A `RetryPolicy`, or None for no retries.
+
+    Returns:
+        The policy.
+
+    Raises:
+        InvalidArgumentError: It is neither.
+    """
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise InvalidArgumentError(f"retry must be a RetryPolicy or None, not {retry!r}")
+    return retry
+
+
+def env_api_key() -> str:
+    """The API key from `MOMENTO_API_KEY` (or the older `MOMENTO_AUTH_TOKEN`).
+
+    Raises:
+        InvalidArgumentError: Neither is set.
+    """
+    api_key = os.environ.get("MOMENTO_API_KEY") or os.environ.get("MOMENTO_AUTH_TOKEN")
+    if not api_key:
+        raise InvalidArgumentError(
+            "no api_key: pass api_key= or set MOMENTO_API_KEY (or MOMENTO_AUTH_TOKEN)"
+        )
+    return api_key
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Everything a client was configured with, checked.
+
+    Attributes:
+        token: The token the HTTP API is sent; never in a repr.
+        base_url: Where requests go.
+        default_ttl: The TTL `set` uses when a call gives none, in seconds.
+        timeout: How long each try of a call may take.
+        poll_timeout: Seconds a topic poll may wait for its answer to begin.
+        retry: The client's retry policy, or None.
+        token_in_query: Whether the token goes in the query instead of a header.
+        max_response_bytes: The largest answer to a `get` read.
+        http_client: The caller's `httpx.AsyncClient`, or None for the client's own.
+    """
+
+    token: str = field(repr=False)
+    base_url: httpx.URL
+    default_ttl: int | None
+    timeout: TryTimeout
+    poll_timeout: float
+    retry: RetryPolicy | None
+    token_in_query: bool
+    max_response_bytes: int
+    http_client: httpx.AsyncClient | None = field(repr=False)
+
+    @classmethod
+    def from_arguments(
+        cls,
+        api_key: str | None,
+        *,
+        endpoint: str | None,
+        region: str | None,
+        base_url: str | httpx.URL | None,
+        default_ttl: int | timedelta | None,
+        timeout: float | httpx.Timeout,
+        poll_timeout: float,
+        retry: RetryPolicy | None,
+        token_in_query: bool,
+        max_response_bytes: int,
+        http_client: httpx.AsyncClient | None,
+    ) -> ClientConfig:
+        """Check a client's arguments, reading the environment for what they leave out.
+
+        Args:
+            api_key: See `MomentoClient`.
+            endpoint: See `MomentoClient`.
+            region: See `MomentoClient`.
+            base_url: See `MomentoClient`.
+            default_ttl: See `MomentoClient`.
+            timeout: See `MomentoClient`.
+            poll_timeout: See `MomentoClient`.
+            retry: See `MomentoClient`.
+            token_in_query: See `MomentoClient`.
+            max_response_bytes: See `MomentoClient`.
+            http_client: See `MomentoClient`.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            InvalidArgumentError: An argument is malformed, or no base URL can be found.
+        """
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise InvalidArgumentError(
+                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
+            )
+        credentials = parse_api_key(env_api_key() if api_key is None else api_key)
+        env_base_url = os.environ.get("MOMENTO_BASE_URL") or None
+        return cls(
+            token=credentials.token,
+            base_url=resolve_base_url(
+                base_url=base_url,
+                endpoint=endpoint,
+                region=region,
+                key_endpoint=credentials.endpoint,
+                env_base_url=env_base_url,
+                env_endpoint=os.environ.get("MOMENTO_ENDPOINT"),
+            ),
+            default_ttl=None if default_ttl is None else ttl_seconds(default_ttl, None),
+            timeout=TryTimeout.of(timeout, "timeout"),
+            poll_timeout=TryTimeout.of(poll_timeout, "poll_timeout").seconds,
+            retry=check_retry(retry),
+            token_in_query=bool(token_in_query),
+            max_response_bytes=_positive_int(max_response_bytes, "max_response_bytes"),
+            http_client=http_client,
+        )

@@ -1,0 +1,129 @@
+"""The edge: another library's failure, turned into this SDK's exception in plain words.
+
+What crosses the edge is a new `MomentoError` raised with no `__cause__` or `__context__`:
+httpx's exceptions carry the request, whose URL and headers hold the token. The foreign
+message is kept only as a scrubbed detail.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Final
+
+import anyio
+import httpx
+
+from momento_http._errors import MomentoConnectionError, MomentoError, MomentoTimeoutError
+from momento_http._ticket import Ticket
+
+__all__ = ["FOREIGN_FAILURES", "Phase", "deadline_passed", "translate"]
+
+FOREIGN_FAILURES: Final = (
+    httpx.HTTPError,
+    httpx.StreamError,
+    httpx.InvalidURL,
+    OSError,
+    anyio.BrokenResourceError,
+    anyio.ClosedResourceError,
+    RuntimeError,  # an http_client used after its event loop ended, or closed
+)
+"""What `translate` turns into a `MomentoError`; anything else is the caller's own bug."""
+
+_MAX_DETAIL_CHARS: Final = 200
+
+
+class Phase(enum.Enum):
+    """How far a try got."""
+
+    SENDING = "sending"
+    """Connecting, writing the request, or waiting for the answer's head."""
+    READING = "reading"
+    """Reading the answer's body."""
+
+
+_NEVER_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_LEADS: Final[tuple[tuple[type[BaseException], str], ...]] = (
+    (httpx.ConnectTimeout, "connecting to the server took too long"),
+    (httpx.PoolTimeout, "no connection became free in time"),
+    (httpx.ConnectError, "could not connect to the server"),
+    (httpx.ProxyError, "the proxy failed the connection"),
+    (httpx.UnsupportedProtocol, "the http_client's transport does not support this URL"),
+    (httpx.WriteError, "the connection failed while sending the request"),
+    (httpx.WriteTimeout, "sending the request took too long"),
+    (httpx.ReadTimeout, "the answer took too long"),
+    (httpx.LocalProtocolError, "the request could not be sent"),
+    (
+        RuntimeError,
+        "the http_client refused the request (an httpx.AsyncClient belongs to "
+        "the event loop it was first used in: make it in the loop that uses it)",
+    ),
+)
+
+
+def _lead(failure: BaseException, phase: Phase) -> str:
+    for kind, lead in _LEADS:
+        if isinstance(failure, kind):
+            return lead
+    if phase is Phase.READING:
+        return "the connection failed before the answer was complete"
+    return "the connection failed before the server answered"
+
+
+def translate(
+    failure: BaseException,
+    *,
+    phase: Phase,
+    ticket: Ticket,
+    method: str,
+    url: httpx.URL,
+    scrub: Callable[[str], str],
+) -> MomentoError:
+    """This SDK's exception for a failure from httpx, a transport, or the socket.
+
+    Args:
+        failure: One of `FOREIGN_FAILURES`.
+        phase: How far the try got.
+        ticket: The request's notes, which tell whether it was written.
+        method: The request's method.
+        url: The request's URL.
+        scrub: Hides the client's tokens in the foreign message.
+
+    Returns:
+        A `MomentoTimeoutError` or `MomentoConnectionError` (raise it outside any `except`
+        block, so that the foreign exception is not its context). `request_sent` is False
+        only when the request provably never left.
+    """
+    detail = scrub(" ".join(str(failure).split()))[:_MAX_DETAIL_CHARS]
+    if ticket.seen and detail:  # MomentoTransport's messages are written to be shown
+        message = detail
+    else:
+        lead = _lead(failure, phase)
+        message = f"{lead} ({type(failure).__name__}: {detail})" if detail else lead
+    sent = not (isinstance(failure, _NEVER_SENT) or ticket.provably_unsent)
+    if isinstance(failure, httpx.TimeoutException):
+        return MomentoTimeoutError(message, request_sent=sent, method=method, url=url)
+    return MomentoConnectionError(message, request_sent=sent, method=method, url=url)
+
+
+def deadline_passed(
+    seconds: float, *, phase: Phase, ticket: Ticket, method: str, url: httpx.URL
+) -> MomentoTimeoutError:
+    """The exception for a try that reached its deadline.
+
+    Args:
+        seconds: The deadline, in seconds from the try's start.
+        phase: How far the try got.
+        ticket: The request's notes, which tell whether it was written.
+        method: The request's method.
+        url: The request's URL.
+
+    Returns:
+        The timeout error to raise.
+    """
+    if phase is Phase.READING:
+        message = f"the answer did not complete within {seconds:g} s"
+    else:
+        message = f"no answer within {seconds:g} s"
+    sent = not ticket.provably_unsent
+    return MomentoTimeoutError(message, request_sent=sent, method=method, url=url)

@@ -1,0 +1,160 @@
+"""Subscription wiring: a subscription's long polls, sent through the send path on a lane."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import httpx
+
+from momento_http._answers import Answer
+from momento_http._config import ClientConfig, TryTimeout
+from momento_http._models import TopicEvent
+from momento_http._poll_parsing import parse_poll
+from momento_http._retry import RetryPolicy
+from momento_http._send import Call, Sender
+from momento_http._subscription import Subscription
+from momento_http._ticket import Lane
+from momento_http._validation import sequence_position, topic_path
+
+__all__ = ["MAX_POLL_BYTES", "Subscriptions", "TopicPolls"]
+
+MAX_POLL_BYTES: Final = 16 * 1024 * 1024
+"""The largest poll answer read; a bigger one is a malformed answer."""
+
+_ACCEPT: Final = frozenset({httpx.codes.OK, httpx.codes.NO_CONTENT})
+
+
+def _events(answer: Answer | None) -> list[TopicEvent]:
+    """The events of a poll answer; none for a `204` or a poll whose time passed."""
+    if answer is None or answer.status == httpx.codes.NO_CONTENT:
+        return []
+    return parse_poll(answer.body)
+
+
+class TopicPolls:
+    """Sends one subscription's polls.
+
+    Each poll goes through the client's one send path, so it is retried, bounded and
+    mapped like any call; `retry.max_poll_failures` failures in a row raise. Its requests
+    carry a `Lane`: on `MomentoTransport` they travel over a connection of their own, so
+    a thousand waiting polls never hold the connections `get` and `set` need.
+
+    Args:
+        sender: The client's send path.
+        cache: The cache name, for the log.
+        topic: The topic name, for the log.
+        path: The topic's path, percent-encoded.
+        timeout: How long connecting may take, and reading an answer once it began.
+        poll_timeout: Seconds an answer may take to begin, after connecting.
+        retry: The retry policy, or None for no retries.
+    """
+
+    def __init__(
+        self,
+        sender: Sender,
+        *,
+        cache: str,
+        topic: str,
+        path: str,
+        timeout: TryTimeout,
+        poll_timeout: float,
+        retry: RetryPolicy | None,
+    ) -> None:
+        self._sender = sender
+        self._where = f"subscription to {cache!r}/{topic!r}"
+        self._path = path
+        self._timeout = timeout
+        self._wait = poll_timeout + (timeout.phases.get("connect") or timeout.seconds)
+        self._retry = retry
+        self._lane = Lane()
+
+    async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
+        """Send one poll, retrying transient failures.
+
+        Args:
+            query: The poll's query parameters: the position to read from.
+
+        Returns:
+            The events the answer holds; none when nothing came in time.
+
+        Raises:
+            MomentoError: The poll failed `max_poll_failures` times in a row, or was
+                refused in a way a retry cannot fix.
+        """
+
+        def describe() -> str:
+            position = ", ".join(f"{name} {value}" for name, value in query.items())
+            return f"{self._where} resumes from {position or 'the next message'}"
+
+        call = Call(
+            "GET",
+            self._path,
+            query,
+            decode=_events,
+            timeout=self._timeout,
+            retry=self._retry,
+            limit=self._retry.max_poll_failures if self._retry is not None else 1,
+            accept=_ACCEPT,
+            max_bytes=MAX_POLL_BYTES,
+            lane=self._lane,
+            wait=self._wait,
+            describe=describe,
+        )
+        return await self._sender.send(call)
+
+    async def aclose(self) -> None:
+        """Close the subscription's connection."""
+        await self._lane.aclose()
+
+
+class Subscriptions:
+    """Opens a client's subscriptions, and keeps those still open to end them with it.
+
+    Args:
+        sender: The client's send path.
+        config: The client's settings.
+    """
+
+    def __init__(self, sender: Sender, config: ClientConfig) -> None:
+        self._sender = sender
+        self._config = config
+        self._open: set[Subscription] = set()
+
+    def open(
+        self,
+        cache: str,
+        topic: str,
+        *,
+        sequence_number: int | None,
+        sequence_page: int | None,
+        heartbeats: bool,
+    ) -> Subscription:
+        """A new subscription to a topic; see `MomentoClient.subscribe`.
+
+        Raises:
+            InvalidArgumentError: An argument is malformed.
+        """
+        config = self._config
+        polls = TopicPolls(
+            self._sender,
+            cache=cache,
+            topic=topic,
+            path=topic_path(cache, topic),
+            timeout=config.timeout,
+            poll_timeout=config.poll_timeout,
+            retry=config.retry,
+        )
+        subscription = Subscription(
+            polls,
+            sequence_number=sequence_position(sequence_number, "sequence_number"),
+            sequence_page=sequence_position(sequence_page, "sequence_page") or None,
+            heartbeats=bool(heartbeats),
+            on_end=self._open.discard,
+        )
+        self._open.add(subscription)
+        return subscription
+
+    async def end_all(self) -> None:
+        """End every open subscription: their iterators raise `ClientClosedError`."""
+        for subscription in list(self._open):
+            await subscription._end(by_client=True)

@@ -1,0 +1,272 @@
+"""MomentoTransport: the SDK's own HTTP/1.1 transport for httpx, on anyio streams and h11.
+
+httpcore, httpx's default transport, costs most of a request's CPU time: its pool places
+each request with a scan over every request and connection (quadratic under concurrency),
+and each connection carries locks, events and tracing. The SDK only ever sends small
+requests to one origin, so this transport keeps a plain stack of idle connections and sends
+each request in one write. Requests whose ticket names a lane (a subscription's long polls)
+travel over a connection of that lane's own, so waiting polls never hold the pool's.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from types import TracebackType
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+import h11
+import httpx
+
+from momento_http._connection import Connection, Guard, encode_request, read_response_head
+from momento_http._pool import Pool
+from momento_http._ticket import TICKET, Ticket
+
+__all__ = ["MomentoTransport"]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_Timeouts = dict[str, float | None]
+
+
+class MomentoTransport(httpx.AsyncBaseTransport):
+    """An HTTP/1.1 transport with keep-alive and a connection limit, for httpx.AsyncClient.
+
+    It is what a `MomentoClient` uses unless given an `http_client`; pass it to your own
+    client to keep its speed and its separate connection per subscription:
+    `httpx.AsyncClient(transport=MomentoTransport(), event_hooks=...)`. It works on asyncio
+    and trio alike, honours httpx's timeout extension (connect, read, write, pool), raises
+    httpx's transport exceptions, and never resends a request by itself.
+
+    Args:
+        ssl_context: For `https` URLs; by default httpx's, made on first use.
+        max_connections: The most shared connections open at once; more requests wait.
+            Subscriptions' connections are their own and not counted.
+        max_idle: The most idle connections kept for reuse; 0 closes each after its answer.
+        keepalive_expiry: Seconds an idle connection is kept: under the 5 s after which
+            uvicorn, for one, closes its side, so that a connection is seldom reused just
+            as the server closes it.
+    """
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_connections: int = 100,
+        max_idle: int = 20,
+        keepalive_expiry: float = 4.0,
+    ) -> None:
+        self._ssl_context = ssl_context
+        self._keepalive_expiry = keepalive_expiry
+        self._pool = Pool(max_connections, max_idle)
+        self._lanes: set[Pool] = set()
+
+    async def __aenter__(self) -> MomentoTransport:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the idle connections, lanes' included; busy ones close when done."""
+        await self._pool.aclose()
+        for lane_pool in list(self._lanes):
+            await lane_pool.aclose()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send the request and read the response's head; the body streams.
+
+        Raises:
+            httpx.TransportError: A connection, protocol or timeout failure.
+        """
+        timeouts: _Timeouts = request.extensions.get("timeout", {})
+        ticket: Ticket | None = request.extensions.get(TICKET)
+        pool = self._pool if ticket is None or ticket.lane is None else self._lane_pool(ticket)
+        if ticket is not None:
+            ticket.seen = True
+        await pool.reserve(timeouts.get("pool"))
+        try:
+            connection = await self._connection(pool, request, timeouts.get("connect"))
+        except BaseException:
+            pool.unreserve()
+            raise
+        # No retry here, even on a kept-alive connection the peer closed: the request may
+        # have been served, and only the caller knows whether it may go twice.
+        return await self._exchange(pool, connection, request, timeouts, ticket)
+
+    def _lane_pool(self, ticket: Ticket) -> Pool:
+        lane = ticket.lane
+        assert lane is not None
+        carrier = lane.carrier
+        if isinstance(carrier, _LaneCarrier) and carrier.serves(self):
+            return carrier.pool
+        pool = Pool(max_connections=1, max_idle=1)
+        self._lanes.add(pool)
+        lane.attach(_LaneCarrier(self, pool))
+        return pool
+
+    async def _exchange(
+        self,
+        pool: Pool,
+        connection: Connection,
+        request: httpx.Request,
+        timeouts: _Timeouts,
+        ticket: Ticket | None,
+    ) -> httpx.Response:
+        """One request and response head on a reserved connection, which it owns from now."""
+        try:
+            data = encode_request(connection, request, await _request_body(request), ticket)
+            if ticket is not None:
+                ticket.written = True
+            doing = "sending the request"
+            with Guard(timeouts.get("write"), httpx.WriteTimeout, httpx.WriteError, doing):
+                await connection.stream.send(data)
+            event = await read_response_head(connection, timeouts.get("read"))
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._discard(pool, connection)
+            raise
+        return httpx.Response(
+            event.status_code,
+            headers=event.headers.raw_items(),
+            stream=_Body(self, pool, connection, timeouts.get("read")),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": event.reason},
+        )
+
+    async def _connection(
+        self, pool: Pool, request: httpx.Request, connect_timeout: float | None
+    ) -> Connection:
+        """An idle connection still good for use, else a new one."""
+        loop = anyio.lowlevel.current_token()
+        now = time.monotonic()
+        while pool.idle:
+            connection = pool.idle.pop()
+            if connection.loop == loop and not connection.is_stale(now, self._keepalive_expiry):
+                return connection
+            await connection.aclose()
+        url = request.url
+        port = url.port or _DEFAULT_PORTS.get(url.scheme, 80)
+        where = f"connecting to {url.host}:{port}"
+        stream: anyio.abc.ByteStream
+        with Guard(connect_timeout, httpx.ConnectTimeout, httpx.ConnectError, where):
+            if url.scheme == "https":
+                stream = await anyio.connect_tcp(
+                    url.host, port, ssl_context=self._tls(), tls_standard_compatible=False
+                )
+            else:
+                stream = await anyio.connect_tcp(url.host, port)
+        return Connection(stream, loop)
+
+    def _tls(self) -> ssl.SSLContext:
+        # Made on first use: loading the CA store takes ~25 ms, wasted on http:// servers.
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        return self._ssl_context
+
+    async def _release(self, pool: Pool, connection: Connection) -> None:
+        """A response was read to its end: keep the connection for reuse if it allows."""
+        keep = (
+            not pool.closed
+            and connection.h11.our_state is h11.DONE
+            and connection.h11.their_state is h11.DONE
+            and len(pool.idle) < pool.max_idle
+        )
+        if keep:
+            connection.h11.start_next_cycle()
+            connection.idle_since = time.monotonic()
+            pool.idle.append(connection)
+            pool.unreserve()
+        else:
+            await self._discard(pool, connection)
+
+    async def _discard(self, pool: Pool, connection: Connection) -> None:
+        pool.unreserve()
+        await connection.aclose()
+
+    async def _close_lane(self, pool: Pool) -> None:
+        self._lanes.discard(pool)
+        await pool.aclose()
+
+
+class _LaneCarrier:
+    """What a lane holds of the transport: its pool, closed with the lane."""
+
+    __slots__ = ("_pool", "_transport")
+
+    def __init__(self, transport: MomentoTransport, pool: Pool) -> None:
+        self._transport = transport
+        self._pool = pool
+
+    @property
+    def pool(self) -> Pool:
+        return self._pool
+
+    def serves(self, transport: MomentoTransport) -> bool:
+        """Whether this lane's connection is the given transport's, and still open."""
+        return self._transport is transport and not self._pool.closed
+
+    async def aclose(self) -> None:
+        await self._transport._close_lane(self._pool)
+
+
+async def _request_body(request: httpx.Request) -> bytes:
+    stream = request.stream
+    if not isinstance(stream, httpx.AsyncByteStream):
+        raise TypeError("an async transport needs an async request body")
+    return b"".join([chunk async for chunk in stream])
+
+
+class _Body(httpx.AsyncByteStream):
+    """A response body, read from its connection as it is iterated.
+
+    Read to its end, it hands the connection back for reuse; closed before that, it closes
+    the connection. A plain object, not an async generator, so nothing is left for trio to
+    warn about when iteration stops early.
+    """
+
+    def __init__(
+        self,
+        transport: MomentoTransport,
+        pool: Pool,
+        connection: Connection,
+        timeout: float | None,
+    ) -> None:
+        self._transport = transport
+        self._pool = pool
+        self._connection: Connection | None = connection
+        self._timeout = timeout
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        connection = self._connection
+        if connection is None:
+            raise StopAsyncIteration
+        try:
+            event = await connection.receive_event(self._timeout)
+        except BaseException:
+            self._connection = None
+            with anyio.CancelScope(shield=True):
+                await self._transport._discard(self._pool, connection)
+            raise
+        if isinstance(event, h11.Data):
+            return bytes(event.data)
+        self._connection = None
+        if isinstance(event, h11.EndOfMessage):
+            await self._transport._release(self._pool, connection)
+            raise StopAsyncIteration
+        await self._transport._discard(self._pool, connection)
+        raise httpx.RemoteProtocolError("the server's answer is not valid HTTP/1.1")
+
+    async def aclose(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with anyio.CancelScope(shield=True):
+                await self._transport._discard(self._pool, connection)

@@ -1,0 +1,293 @@
+"""No answer can break the send path: a raw loopback server answers every bad form there is.
+
+Every call and every poll must end in a `MomentoError` within its timeout, with nothing
+chained to it and the token nowhere in it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+import h11
+import pytest
+from anyio.abc import SocketStream
+from conftest import no_wait
+from raw_http import Behaviour, Raw, answer, raw_server
+
+from momento_http import (
+    MalformedResponseError,
+    MomentoClient,
+    MomentoConnectionError,
+    MomentoError,
+    MomentoTimeoutError,
+    RetryPolicy,
+    ServerError,
+    TopicEvent,
+)
+
+TOKEN = "hostile-test-token-0123456789abcdef"
+TIMEOUT = 0.3
+SLACK = 1.0  # scheduling on a shared 2-core machine; a hang would take forever
+
+Call = Callable[[MomentoClient], Awaitable[object]]
+CALLS: dict[str, Call] = {
+    "get": lambda c: c.get("cache", "key"),
+    "set": lambda c: c.set("cache", "key", b"value", ttl=60),
+    "delete": lambda c: c.delete("cache", "key"),
+    "publish": lambda c: c.publish("cache", "topic", "message"),
+}
+
+
+async def first_event(client: MomentoClient) -> TopicEvent:
+    async with client.subscribe("cache", "topic", sequence_number=1) as subscription:
+        return await anext(aiter(subscription))
+
+
+CALLS_AND_POLLS: dict[str, Call] = {**CALLS, "poll": first_event}
+
+
+def head(status: str = "200 OK", *headers: str) -> bytes:
+    return ("\r\n".join([f"HTTP/1.1 {status}", *headers]) + "\r\n\r\n").encode()
+
+
+def chunked(size: int) -> bytes:
+    return f"{size:x}\r\n".encode() + b"x" * size + b"\r\n"
+
+
+GZIP_BOMB = gzip.compress(b"\0" * 50_000_000)  # ~50 KB that would inflate to 50 MB
+
+BAD_ANSWERS: dict[str, tuple[Behaviour, type[MomentoError], str]] = {
+    "head dripping a byte at a time": (
+        Raw.repeating(b"", b"H", 0.1),
+        MomentoTimeoutError,
+        "no answer within",
+    ),
+    "100 Continue forever": (
+        Raw.repeating(b"", head("100 Continue"), 0.05),
+        MomentoTimeoutError,
+        "no answer within",
+    ),
+    "headers that never end": (
+        Raw.repeating(b"HTTP/1.1 200 OK\r\n", b"x-more: " + b"y" * 1000 + b"\r\n", 0.001),
+        MomentoConnectionError,
+        "not valid HTTP/1.1",
+    ),
+    "body dripping a byte at a time": (
+        Raw.repeating(head("200 OK", "content-length: 1000"), b"x", 0.1),
+        MomentoTimeoutError,
+        "did not complete within",
+    ),
+    "an endless body": (
+        Raw.repeating(head("200 OK", "transfer-encoding: chunked"), chunked(65_536), 0),
+        MalformedResponseError,
+        "over",
+    ),
+    "a body declared a terabyte long": (
+        Raw.writing(head("200 OK", "content-length: 1000000000000"), then_close=False),
+        MalformedResponseError,
+        "over",
+    ),
+    "a gzip bomb nobody asked for": (
+        Raw.writing(
+            head("200 OK", "content-encoding: gzip", f"content-length: {len(GZIP_BOMB)}"),
+            GZIP_BOMB,
+        ),
+        MalformedResponseError,
+        "compressed (gzip) although none was asked",
+    ),
+    "a close before answering": (
+        Raw.writing(),
+        MomentoConnectionError,
+        "the server closed the connection before answering",
+    ),
+    "a close mid-body": (
+        Raw.writing(head("200 OK", "content-length: 100"), b"0123456789"),
+        MomentoConnectionError,
+        "the server closed the connection before the answer was complete",
+    ),
+    "garbage": (
+        Raw.writing(b"this is not HTTP at all\r\n\r\n"),
+        MomentoConnectionError,
+        "not valid HTTP/1.1",
+    ),
+}
+
+
+def assert_clean(error: BaseException) -> None:
+    """A MomentoError, with nothing chained to it and the token nowhere in it."""
+    assert isinstance(error, MomentoError)
+    assert error.__cause__ is None
+    assert error.__context__ is None
+    for shown in (str(error), repr(error), str(error.args), str(vars(error))):
+        assert TOKEN not in shown
+
+
+async def fails_in_time(url: str, call: Call, *, token_in_query: bool = False) -> MomentoError:
+    started = time.monotonic()
+    async with MomentoClient(
+        TOKEN,
+        base_url=url,
+        timeout=TIMEOUT,
+        poll_timeout=TIMEOUT,
+        retry=None,
+        token_in_query=token_in_query,
+    ) as client:
+        with pytest.raises(MomentoError) as caught:
+            await call(client)
+    assert time.monotonic() - started < TIMEOUT * 2 + SLACK
+    assert_clean(caught.value)
+    return caught.value
+
+
+@pytest.mark.parametrize("operation", CALLS_AND_POLLS)
+@pytest.mark.parametrize("answer", BAD_ANSWERS)
+async def test_every_bad_answer_is_a_momento_error_in_time(operation: str, answer: str) -> None:
+    behaviour, expected, words = BAD_ANSWERS[answer]
+    async with raw_server(behaviour) as (url, _):
+        error = await fails_in_time(url, CALLS_AND_POLLS[operation])
+    assert type(error) is expected, error
+    assert words in error.message
+
+
+POLL_ANSWERS = {
+    "JSON nested 200,000 deep": b'{"items": ' + b"[" * 200_000 + b"]" * 200_000 + b"}",
+    "a 5,000-digit number": b'{"items": [{"item": {"topic_sequence_number": '
+    + b"9" * 5000
+    + b', "value": {"text": "x"}}}]}',
+    "a number past 64 bits": b'{"items": [{"item": {"topic_sequence_number": '
+    + str(2**64).encode()
+    + b', "value": {"text": "x"}}}]}',
+    "invalid UTF-8": b'{"items": [{"item": {"topic_sequence_number": 1, '
+    b'"value": {"text": "\xff\xfe"}}}]}',
+    "not JSON": b"<html>surprise</html>",
+}
+
+
+@pytest.mark.parametrize("body", POLL_ANSWERS)
+async def test_a_malformed_poll_answer_is_a_malformed_response_error(body: str) -> None:
+    content = POLL_ANSWERS[body]
+    reply = head("200 OK", "content-type: application/json", f"content-length: {len(content)}")
+    async with raw_server(Raw.writing(reply, content)) as (url, observed):
+        error = await fails_in_time(url, first_event)
+    assert type(error) is MalformedResponseError
+    assert "malformed answer" in error.message
+    assert len(observed.requests) == 1  # retry=None: one try
+
+
+async def test_a_malformed_poll_answer_is_retried_before_it_is_raised() -> None:
+    content = POLL_ANSWERS["JSON nested 200,000 deep"]
+    reply = head("200 OK", f"content-length: {len(content)}")
+    async with (
+        raw_server(Raw.writing(reply, content)) as (url, observed),
+        MomentoClient(
+            TOKEN, base_url=url, timeout=TIMEOUT, retry=RetryPolicy(sleep=no_wait)
+        ) as client,
+    ):
+        with pytest.raises(MalformedResponseError) as caught:
+            await first_event(client)
+    assert_clean(caught.value)
+    assert len(observed.requests) == 10  # the default max_poll_failures
+
+
+async def test_a_silent_poll_is_no_error_and_polls_again() -> None:
+    async with (
+        raw_server(Raw.writing(then_close=False)) as (url, observed),
+        MomentoClient(TOKEN, base_url=url, timeout=0.1, poll_timeout=0.1, retry=None) as client,
+    ):
+        with anyio.move_on_after(1.0):
+            await first_event(client)
+    assert len(observed.requests) >= 3
+
+
+@pytest.mark.parametrize("token_in_query", [False, True])
+@pytest.mark.parametrize("operation", CALLS_AND_POLLS)
+async def test_a_server_echoing_the_token_has_it_scrubbed(
+    operation: str, token_in_query: bool
+) -> None:
+    body = f"bad token {TOKEN} in /cache?token={TOKEN}".encode()
+    reply = head("500 Internal Server Error", f"content-length: {len(body)}", f"x-echo: {TOKEN}")
+    async with raw_server(Raw.writing(reply, body)) as (url, _):
+        error = await fails_in_time(url, CALLS_AND_POLLS[operation], token_in_query=token_in_query)
+    assert type(error) is ServerError
+    assert error.message == "bad token [REDACTED] in /cache?token=[REDACTED]"
+
+
+async def test_a_compressed_error_page_is_not_inflated() -> None:
+    reply = head(
+        "503 Service Unavailable",
+        "content-encoding: gzip",
+        f"content-length: {len(GZIP_BOMB)}",
+    )
+    async with raw_server(Raw.writing(reply, GZIP_BOMB)) as (url, _):
+        error = await fails_in_time(url, CALLS["get"])
+    assert type(error) is ServerError
+    assert error.message == "Service Unavailable"
+
+
+async def test_a_huge_error_page_is_read_only_in_part() -> None:
+    reply = head("500 Internal Server Error", "transfer-encoding: chunked")
+    async with raw_server(Raw.repeating(reply, chunked(65_536), 0)) as (url, _):
+        error = await fails_in_time(url, CALLS["get"])
+    assert type(error) is ServerError
+    assert error.message == "x" * 500 + "…"
+
+
+async def test_a_poll_answer_of_an_unknown_item_kind_only_is_no_event() -> None:
+    content = json.dumps({"items": [{"novelty": {}}]}).encode()
+
+    async def unknown_kinds(_: int, connection: h11.Connection, stream: SocketStream) -> None:
+        await answer(connection, stream, body=content)
+
+    async with (
+        raw_server(unknown_kinds) as (url, observed),
+        MomentoClient(TOKEN, base_url=url, retry=None) as client,
+    ):
+        with anyio.move_on_after(0.5):
+            await first_event(client)
+    assert len(observed.requests) >= 2  # nothing to yield: it polled again
+
+
+# Runs in a process of its own, so that its peak memory is its own. The bomb inflates to
+# 400 MiB, and the endless body runs at loopback speed: reading either whole breaks 250 MiB.
+MEMORY_PROBE = """
+import resource, sys, zlib
+import anyio
+sys.path.insert(0, "tests")
+import test_hostile_server as hostile
+from raw_http import Raw, raw_server
+
+deflate = zlib.compressobj(1, zlib.DEFLATED, 31)
+bomb = b"".join([deflate.compress(bytes(1 << 20)) for _ in range(400)]) + deflate.flush()
+big_bomb = Raw.writing(
+    hostile.head("200 OK", "content-encoding: gzip", f"content-length: {len(bomb)}"), bomb
+)
+
+async def main():
+    for behaviour in (hostile.BAD_ANSWERS["an endless body"][0], big_bomb):
+        for _ in range(3):
+            for operation in ("get", "poll"):
+                async with raw_server(behaviour) as (url, _):
+                    await hostile.fails_in_time(url, hostile.CALLS_AND_POLLS[operation])
+
+anyio.run(main, backend=sys.argv[1])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_endless_bodies_and_gzip_bombs_keep_memory_bounded(backend: str) -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, backend],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    peak_mib = int(probe.stdout.split()[-1])
+    assert peak_mib < 250, probe.stdout

@@ -1,0 +1,138 @@
+"""The client wraps an httpx.AsyncClient: its own by default, or the caller's, never closed."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+import pytest
+from conftest import CACHE, unique
+
+from momento_http import (
+    ClientClosedError,
+    InvalidArgumentError,
+    MomentoClient,
+    MomentoTransport,
+    TopicItem,
+)
+from momento_http.local import LocalServer
+
+
+class Hooks:
+    """Event hooks that note every request and response an httpx.AsyncClient sends."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+        self.statuses: list[int] = []
+
+    async def on_request(self, request: httpx.Request) -> None:
+        self.requests.append((request.method, request.url.path.split("/")[1]))
+
+    async def on_response(self, response: httpx.Response) -> None:
+        self.statuses.append(response.status_code)
+
+    def client(self, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=transport,
+            event_hooks={"request": [self.on_request], "response": [self.on_response]},
+        )
+
+
+@pytest.fixture
+def hooked() -> Hooks:
+    return Hooks()
+
+
+async def test_every_call_and_poll_goes_through_the_callers_client(
+    server: LocalServer, hooked: Hooks
+) -> None:
+    topic = unique("through-hooks")
+    async with (
+        hooked.client() as http,
+        MomentoClient(
+            server.api_key, base_url=server.base_url, default_ttl=60, http_client=http
+        ) as client,
+    ):
+        await client.set(CACHE, "hooked", b"v")
+        assert await client.get(CACHE, "hooked") == b"v"
+        await client.delete(CACHE, "hooked")
+        assert await client.get(CACHE, "hooked") is None
+        await client.publish(CACHE, topic, "one")
+        async with client.subscribe(CACHE, topic, sequence_number=1) as subscription:
+            event = await anext(aiter(subscription))
+        assert isinstance(event, TopicItem)
+        assert event.value == "one"
+    assert hooked.requests == [
+        ("PUT", "cache"),
+        ("GET", "cache"),
+        ("DELETE", "cache"),
+        ("GET", "cache"),
+        ("POST", "topics"),
+        ("GET", "topics"),
+    ]
+    assert hooked.statuses == [204, 200, 204, 404, 204, 200]
+
+
+async def test_the_callers_client_stays_open_and_its_own_is_closed(server: LocalServer) -> None:
+    async with httpx.AsyncClient() as http:
+        async with MomentoClient(server.api_key, base_url=server.base_url, http_client=http):
+            pass
+        assert not http.is_closed
+        assert (await http.get(f"{server.base_url}/openapi.json")).status_code == 200
+    with pytest.raises(ClientClosedError, match="http_client"):
+        async with MomentoClient(
+            server.api_key, base_url=server.base_url, http_client=http
+        ) as client:
+            await client.get(CACHE, "k")
+
+
+async def test_an_http_client_of_another_kind_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"httpx\.AsyncClient"):
+        MomentoClient("t", base_url="http://127.0.0.1:9", http_client=httpx.Client())  # type: ignore[arg-type]
+
+
+async def test_the_callers_headers_and_base_url_are_not_mixed_in(
+    server: LocalServer, hooked: Hooks
+) -> None:
+    seen: list[httpx.Headers] = []
+
+    async def note(request: httpx.Request) -> None:
+        seen.append(request.headers)
+
+    async with (
+        httpx.AsyncClient(
+            base_url="http://elsewhere.invalid",
+            headers={"x-team": "a", "accept-encoding": "gzip"},
+            event_hooks={"request": [note]},
+        ) as http,
+        MomentoClient(server.api_key, base_url=server.base_url, http_client=http) as client,
+    ):
+        assert await client.get(CACHE, unique("absent")) is None
+    (headers,) = seen
+    assert "x-team" not in headers
+    assert headers["accept-encoding"] == "identity"  # no answer is inflated past its cap
+
+
+async def test_subscriptions_on_a_callers_momento_transport_get_connections_of_their_own(
+    server: LocalServer, hooked: Hooks
+) -> None:
+    # The pool allows one shared connection: fifty waiting polls must not hold it.
+    transport = MomentoTransport(max_connections=1)
+    topic = unique("lanes")
+    async with (
+        hooked.client(transport) as http,
+        MomentoClient(server.api_key, base_url=server.base_url, http_client=http) as client,
+        anyio.create_task_group() as group,
+    ):
+
+        async def wait_for_one() -> None:
+            async with client.subscribe(CACHE, topic) as subscription:
+                await anext(aiter(subscription))
+
+        for _ in range(50):
+            group.start_soon(wait_for_one)
+        await anyio.sleep(0.3)
+        with anyio.fail_after(2):
+            for index in range(20):
+                await client.set(CACHE, f"lane-{index}", b"v", ttl=60)
+        await client.publish(CACHE, topic, "done")
+    assert hooked.requests.count(("GET", "topics")) >= 50
