@@ -1,163 +1,209 @@
-"""One HTTP/1.1 connection: a socket, the h11 state of its exchange, and plain failures.
+"""One HTTP/1.1 connection, on asyncio's protocols or on anyio's streams (trio).
 
-Every failure leaves here as one of httpx's transport exceptions, with a message in plain
-words ("the server closed the connection before answering"), never h11's state names.
+Both kinds feed the same sans-IO `ResponseReader` and differ only in how bytes move: on
+asyncio, the event loop hands them to a `Protocol` (no task switch per read, no stream
+layer); elsewhere, an anyio byte stream is read in turn. Every failure leaves as one of
+httpx's transport exceptions, with a message in plain words.
 """
 
 from __future__ import annotations
 
-import os
+import asyncio
+import contextlib
 import select
 import socket
 import ssl
-from types import TracebackType
 from typing import Final
 
 import anyio
 import anyio.abc
 import anyio.lowlevel
-import h11
 import httpx
 
+from momento_http._guard import Guard
+from momento_http._http1 import ProtocolError, ResponseReader
 from momento_http._ticket import Ticket
 
-__all__ = ["Connection", "Guard", "encode_request", "read_response_head"]
+__all__ = [
+    "AsyncioConnection",
+    "Connection",
+    "StreamConnection",
+    "current_loop",
+    "open_connection",
+    "protocol_error",
+]
 
 _READ_SIZE: Final = 65_536
-_Event = h11.Event | type[h11.NEED_DATA] | type[h11.PAUSED]
-_IO_FAILURES: Final = (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError, ssl.SSLError)
-
-
-def _plain_reason(failure: BaseException) -> str:
-    """A short reason for a socket failure, such as "connection refused"."""
-    while failure is not None:
-        if isinstance(failure, ssl.SSLError) and failure.reason:
-            return f"TLS: {failure.reason.lower().replace('_', ' ')}"
-        if isinstance(failure, OSError) and failure.errno:
-            return os.strerror(failure.errno).lower()
-        failure = failure.__cause__ or failure.__context__  # type: ignore[assignment]
-    return "the connection broke"
-
-
-class Guard:
-    """Bounds a socket operation in time and turns its failures into httpx's exceptions.
-
-    A class rather than a `@contextmanager`: it runs on every request, and generator-based
-    context managers cost more than the step they guard.
-
-    Args:
-        seconds: The time limit; None for none.
-        on_timeout: Raised when the limit is reached.
-        on_error: Raised for a socket, TLS or stream failure.
-        doing: What the operation is, in words, for the messages.
-    """
-
-    __slots__ = ("_doing", "_on_error", "_on_timeout", "_scope", "_seconds")
-
-    def __init__(
-        self,
-        seconds: float | None,
-        on_timeout: type[httpx.TimeoutException],
-        on_error: type[httpx.TransportError],
-        doing: str,
-    ) -> None:
-        self._seconds = seconds
-        self._on_timeout = on_timeout
-        self._on_error = on_error
-        self._doing = doing
-        self._scope: anyio.CancelScope | None = None
-
-    def __enter__(self) -> None:
-        if self._seconds is not None:
-            self._scope = anyio.CancelScope(deadline=anyio.current_time() + self._seconds)
-            self._scope.__enter__()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
-        if self._scope is not None:
-            swallowed = self._scope.__exit__(exc_type, exc, traceback)
-            if self._scope.cancelled_caught:  # our own deadline, not an outer cancellation
-                raise self._on_timeout(f"{self._doing} took longer than {self._seconds} s")
-            if swallowed:
-                return True
-        if isinstance(exc, _IO_FAILURES):
-            raise self._on_error(f"{self._doing} failed: {_plain_reason(exc)}") from exc
-        return False
+_HIGH_WATER: Final = 1024 * 1024  # buffered and unread: stop reading from the socket
 
 
 class Connection:
-    """One socket and the h11 state of the exchange on it.
+    """What the transport needs of a connection, whatever moves its bytes.
+
+    Attributes:
+        reader: Parses what the server sends.
+        loop: The event loop the connection belongs to.
+        ticket: The current request's notes, if it has any.
+        idle_since: When it was last handed back for reuse.
+    """
+
+    __slots__ = ("idle_since", "loop", "reader", "ticket")
+
+    def __init__(self, loop: object) -> None:
+        self.reader = ResponseReader()
+        self.loop = loop
+        self.ticket: Ticket | None = None
+        self.idle_since = 0.0
+
+    def is_stale(self, now: float, keepalive_expiry: float) -> bool:
+        """Whether an idle connection should not be reused: expired, closed or talking."""
+        raise NotImplementedError
+
+    async def send(self, data: bytes, within: float | None) -> None:
+        """Write bytes; `within` bounds the wait for the socket to take them."""
+        raise NotImplementedError
+
+    async def receive(self, within: float | None) -> None:
+        """Wait until more bytes (or the end of the stream) reach the reader, `within` s."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Close at once, without waiting on the peer; safe from an ended event loop."""
+        raise NotImplementedError
+
+
+def protocol_error(error: ProtocolError) -> httpx.RemoteProtocolError:
+    """Httpx's exception for an answer the reader refused."""
+    return httpx.RemoteProtocolError(str(error))
+
+
+class AsyncioConnection(Connection, asyncio.Protocol):
+    """A connection whose bytes asyncio's event loop hands over as they arrive.
 
     Args:
-        stream: The connected byte stream.
+        loop: The running event loop.
+    """
+
+    __slots__ = ("_lost", "_read_paused", "_transport", "_waiter", "_write_paused")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self._transport: asyncio.Transport | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._lost: BaseException | None = None
+        self._read_paused = False
+        self._write_paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.receive(data)
+        if self.ticket is not None:
+            self.ticket.heard = True
+        if self.reader.buffered > _HIGH_WATER and self._transport is not None:
+            self._transport.pause_reading()
+            self._read_paused = True
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.reader.receive_eof()
+        self._wake()
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = exc or ConnectionResetError("the connection was closed")
+        self.reader.receive_eof()
+        self._wake()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _wait(self, within: float | None, doing: str) -> None:
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        if within is None:
+            await waiter
+            return
+        with Guard(within, httpx.ReadTimeout, httpx.ReadError, doing):
+            await waiter
+
+    def is_stale(self, now: float, keepalive_expiry: float) -> bool:
+        expired = now - self.idle_since > keepalive_expiry
+        return expired or self._lost is not None or not self.reader.reusable
+
+    async def send(self, data: bytes, within: float | None) -> None:
+        transport = self._transport
+        if transport is None or self._lost is not None or transport.is_closing():
+            raise httpx.WriteError("sending the request failed: the connection is closed")
+        transport.write(data)
+        while self._write_paused and self._lost is None:
+            await self._wait(within, "sending the request")
+
+    async def receive(self, within: float | None) -> None:
+        if self._read_paused and self._transport is not None:
+            self._read_paused = False
+            self._transport.resume_reading()
+        if self._lost is not None:
+            return  # the reader has had its end of stream
+        await self._wait(within, "reading the answer")
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            # "Event loop is closed" when its loop has ended: Python closes it when collected.
+            with contextlib.suppress(RuntimeError):
+                self._transport.abort()
+        await anyio.lowlevel.checkpoint()
+
+
+class StreamConnection(Connection):
+    """A connection read in turn from an anyio byte stream (trio, or any backend).
+
+    Args:
+        stream: The connected stream.
         loop: The event loop it belongs to (`anyio.lowlevel.current_token()`).
     """
 
-    __slots__ = ("answered", "h11", "idle_since", "loop", "socket", "stream", "ticket")
+    __slots__ = ("_socket", "_stream")
 
     def __init__(self, stream: anyio.abc.ByteStream, loop: object) -> None:
-        self.stream = stream
-        self.socket = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)  # noqa: S610 - not Django
-        self.h11 = h11.Connection(h11.CLIENT)
-        self.idle_since = 0.0
-        self.loop = loop
-        self.answered = False  # whether the current response's head has arrived
-        self.ticket: Ticket | None = None  # the current request's notes, if it has any
+        super().__init__(loop)
+        self._stream = stream
+        self._socket = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)  # noqa: S610 - not Django
 
     def is_stale(self, now: float, keepalive_expiry: float) -> bool:
-        """Whether an idle connection should not be reused: expired, or closed by the peer."""
-        if now - self.idle_since > keepalive_expiry:
+        if now - self.idle_since > keepalive_expiry or not self.reader.reusable:
             return True
         # An idle socket that reads has hit EOF (or sent garbage).
-        return self.socket is not None and _is_readable(self.socket)
+        return self._socket is not None and _is_readable(self._socket)
 
-    async def receive_event(self, read_timeout: float | None) -> _Event:
-        """The next h11 event, reading from the socket as needed.
+    async def send(self, data: bytes, within: float | None) -> None:
+        with Guard(within, httpx.WriteTimeout, httpx.WriteError, "sending the request"):
+            await self._stream.send(data)
 
-        Raises:
-            httpx.RemoteProtocolError: The answer is not HTTP/1.1, or the server closed
-                the connection before it was complete.
-            httpx.ReadTimeout: Nothing came within `read_timeout`.
-            httpx.ReadError: The socket failed.
-        """
-        while True:
+    async def receive(self, within: float | None) -> None:
+        with Guard(within, httpx.ReadTimeout, httpx.ReadError, "reading the answer"):
             try:
-                event = self.h11.next_event()
-            except h11.RemoteProtocolError:
-                raise httpx.RemoteProtocolError(self._what_broke()) from None
-            if event is h11.NEED_DATA:
-                with Guard(read_timeout, httpx.ReadTimeout, httpx.ReadError, "reading the answer"):
-                    try:
-                        data = await self.stream.receive(_READ_SIZE)
-                    except anyio.EndOfStream:
-                        data = b""
-                if data and self.ticket is not None:
-                    self.ticket.heard = True
-                self.h11.receive_data(data)
-                continue
-            if isinstance(event, h11.ConnectionClosed):
-                raise httpx.RemoteProtocolError(self._what_broke())
-            return event
-
-    def _what_broke(self) -> str:
-        if not self.h11.trailing_data[1]:  # no end of stream seen: what came was not HTTP
-            return "the server's answer is not valid HTTP/1.1"
-        if not self.answered:
-            return "the server closed the connection before answering"
-        return "the server closed the connection before the answer was complete"
+                data = await self._stream.receive(_READ_SIZE)
+            except anyio.EndOfStream:
+                self.reader.receive_eof()
+                return
+        if self.ticket is not None:
+            self.ticket.heard = True
+        self.reader.receive(data)
 
     async def aclose(self) -> None:
-        """Close the socket without waiting on the peer.
-
-        A connection left from an event loop that has ended cannot be closed from another:
-        it is dropped, and Python closes its socket when it is collected.
-        """
         try:
-            await anyio.aclose_forcefully(self.stream)
+            await anyio.aclose_forcefully(self._stream)
         except RuntimeError:  # "Event loop is closed": nothing more can be done here
             await anyio.lowlevel.checkpoint()
 
@@ -172,38 +218,42 @@ def _is_readable(sock: socket.socket) -> bool:
     return bool(readable)
 
 
-async def read_response_head(connection: Connection, read_timeout: float | None) -> h11.Response:
-    """Read up to the final response head, past any 1xx.
+async def open_connection(
+    host: str, port: int, tls: ssl.SSLContext | None, within: float | None
+) -> Connection:
+    """Connect, over TLS when given a context, in `within` seconds.
 
     Raises:
-        httpx.RemoteProtocolError: Something else came first.
+        httpx.ConnectError: The connection could not be made.
+        httpx.ConnectTimeout: Not in time.
     """
-    while True:
-        event = await connection.receive_event(read_timeout)
-        if isinstance(event, h11.Response):
-            connection.answered = True
-            return event
-        if not isinstance(event, h11.InformationalResponse):
-            raise httpx.RemoteProtocolError("the server's answer is not valid HTTP/1.1")
+    connection: Connection | None = None
+    with Guard(within, httpx.ConnectTimeout, httpx.ConnectError, f"connecting to {host}:{port}"):
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio: trio, through anyio
+            connection = await _open_stream(host, port, tls)
+        else:
+            hostname = host if tls is not None else None
+            _, connection = await loop.create_connection(
+                lambda: AsyncioConnection(loop), host, port, ssl=tls, server_hostname=hostname
+            )
+    assert connection is not None
+    return connection
 
 
-def encode_request(
-    connection: Connection, request: httpx.Request, body: bytes, ticket: Ticket | None
-) -> bytes:
-    """The request's bytes on the wire, head and body together: one write, no Nagle wait.
+async def _open_stream(host: str, port: int, tls: ssl.SSLContext | None) -> StreamConnection:
+    stream: anyio.abc.ByteStream
+    if tls is None:
+        stream = await anyio.connect_tcp(host, port)
+    else:
+        stream = await anyio.connect_tcp(host, port, ssl_context=tls, tls_standard_compatible=False)
+    return StreamConnection(stream, anyio.lowlevel.current_token())
 
-    Raises:
-        httpx.LocalProtocolError: A header or the target cannot be sent.
-    """
-    connection.answered = False
-    connection.ticket = ticket
+
+def current_loop() -> object:
+    """The running event loop, as connections record it."""
     try:
-        head = h11.Request(
-            method=request.method, target=request.url.raw_path, headers=request.headers.raw
-        )
-        data = connection.h11.send(head) or b""
-        if body:
-            data += connection.h11.send(h11.Data(data=body)) or b""
-        return data + (connection.h11.send(h11.EndOfMessage()) or b"")
-    except h11.LocalProtocolError:
-        raise httpx.LocalProtocolError("the request has a header HTTP/1.1 cannot carry") from None
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return anyio.lowlevel.current_token()

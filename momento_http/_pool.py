@@ -5,7 +5,8 @@ from __future__ import annotations
 import anyio
 import httpx
 
-from momento_http._connection import Connection, Guard
+from momento_http._connection import Connection
+from momento_http._guard import Guard
 
 __all__ = ["Pool"]
 

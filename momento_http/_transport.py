@@ -1,4 +1,4 @@
-"""MomentoTransport: the SDK's own HTTP/1.1 transport for httpx, on anyio streams and h11.
+"""MomentoTransport: the SDK's own HTTP/1.1 transport for httpx, on asyncio and trio.
 
 httpcore, httpx's default transport, costs most of a request's CPU time: its pool places
 each request with a scan over every request and connection (quadratic under concurrency),
@@ -15,12 +15,10 @@ import time
 from types import TracebackType
 
 import anyio
-import anyio.abc
-import anyio.lowlevel
-import h11
 import httpx
 
-from momento_http._connection import Connection, Guard, encode_request, read_response_head
+from momento_http._connection import Connection, current_loop, open_connection
+from momento_http._http1 import Head, ProtocolError, ResponseReader, encode_request
 from momento_http._pool import Pool
 from momento_http._ticket import TICKET, Ticket
 
@@ -120,30 +118,41 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         ticket: Ticket | None,
     ) -> httpx.Response:
         """One request and response head on a reserved connection, which it owns from now."""
+        read_timeout = timeouts.get("read")
+        reader = connection.reader
         try:
-            data = encode_request(connection, request, await _request_body(request), ticket)
+            try:
+                data = encode_request(
+                    request.method.encode("ascii"),
+                    request.url.raw_path,
+                    request.headers.raw,
+                    await _request_body(request),
+                )
+            except ProtocolError as refused:
+                raise httpx.LocalProtocolError(str(refused)) from None
+            reader.start(expect_body=request.method != "HEAD")
+            connection.ticket = ticket
             if ticket is not None:
                 ticket.written = True
-            doing = "sending the request"
-            with Guard(timeouts.get("write"), httpx.WriteTimeout, httpx.WriteError, doing):
-                await connection.stream.send(data)
-            event = await read_response_head(connection, timeouts.get("read"))
+            await connection.send(data, timeouts.get("write"))
+            while (head := _read_head(reader)) is None:
+                await connection.receive(read_timeout)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._discard(pool, connection)
             raise
         return httpx.Response(
-            event.status_code,
-            headers=event.headers.raw_items(),
-            stream=_Body(self, pool, connection, timeouts.get("read")),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": event.reason},
+            head.status,
+            headers=head.headers,
+            stream=_Body(self, pool, connection, read_timeout),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
         )
 
     async def _connection(
         self, pool: Pool, request: httpx.Request, connect_timeout: float | None
     ) -> Connection:
         """An idle connection still good for use, else a new one."""
-        loop = anyio.lowlevel.current_token()
+        loop = current_loop()
         now = time.monotonic()
         while pool.idle:
             connection = pool.idle.pop()
@@ -152,16 +161,8 @@ class MomentoTransport(httpx.AsyncBaseTransport):
             await connection.aclose()
         url = request.url
         port = url.port or _DEFAULT_PORTS.get(url.scheme, 80)
-        where = f"connecting to {url.host}:{port}"
-        stream: anyio.abc.ByteStream
-        with Guard(connect_timeout, httpx.ConnectTimeout, httpx.ConnectError, where):
-            if url.scheme == "https":
-                stream = await anyio.connect_tcp(
-                    url.host, port, ssl_context=self._tls(), tls_standard_compatible=False
-                )
-            else:
-                stream = await anyio.connect_tcp(url.host, port)
-        return Connection(stream, loop)
+        tls = self._tls() if url.scheme == "https" else None
+        return await open_connection(url.host, port, tls, connect_timeout)
 
     def _tls(self) -> ssl.SSLContext:
         # Made on first use: loading the CA store takes ~25 ms, wasted on http:// servers.
@@ -171,14 +172,8 @@ class MomentoTransport(httpx.AsyncBaseTransport):
 
     async def _release(self, pool: Pool, connection: Connection) -> None:
         """A response was read to its end: keep the connection for reuse if it allows."""
-        keep = (
-            not pool.closed
-            and connection.h11.our_state is h11.DONE
-            and connection.h11.their_state is h11.DONE
-            and len(pool.idle) < pool.max_idle
-        )
-        if keep:
-            connection.h11.start_next_cycle()
+        connection.ticket = None
+        if not pool.closed and connection.reader.reusable and len(pool.idle) < pool.max_idle:
             connection.idle_since = time.monotonic()
             pool.idle.append(connection)
             pool.unreserve()
@@ -250,23 +245,35 @@ class _Body(httpx.AsyncByteStream):
         if connection is None:
             raise StopAsyncIteration
         try:
-            event = await connection.receive_event(self._timeout)
+            while (data := _read_body(connection.reader)) is None:
+                await connection.receive(self._timeout)
         except BaseException:
             self._connection = None
             with anyio.CancelScope(shield=True):
                 await self._transport._discard(self._pool, connection)
             raise
-        if isinstance(event, h11.Data):
-            return bytes(event.data)
-        self._connection = None
-        if isinstance(event, h11.EndOfMessage):
-            await self._transport._release(self._pool, connection)
-            raise StopAsyncIteration
-        await self._transport._discard(self._pool, connection)
-        raise httpx.RemoteProtocolError("the server's answer is not valid HTTP/1.1")
+        if data:
+            return data
+        self._connection = None  # the body is complete
+        await self._transport._release(self._pool, connection)
+        raise StopAsyncIteration
 
     async def aclose(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             with anyio.CancelScope(shield=True):
                 await self._transport._discard(self._pool, connection)
+
+
+def _read_head(reader: ResponseReader) -> Head | None:
+    try:
+        return reader.read_head()
+    except ProtocolError as refused:
+        raise httpx.RemoteProtocolError(str(refused)) from None
+
+
+def _read_body(reader: ResponseReader) -> bytes | None:
+    try:
+        return reader.read_body()
+    except ProtocolError as refused:
+        raise httpx.RemoteProtocolError(str(refused)) from None

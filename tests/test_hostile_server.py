@@ -64,7 +64,7 @@ GZIP_BOMB = gzip.compress(b"\0" * 50_000_000)  # ~50 KB that would inflate to 50
 
 BAD_ANSWERS: dict[str, tuple[Behaviour, type[MomentoError], str]] = {
     "head dripping a byte at a time": (
-        Raw.repeating(b"", b"H", 0.1),
+        Raw.repeating(b"HTTP/1.1 200 OK\r\nx-slow: ", b"y", 0.1),
         MomentoTimeoutError,
         "no answer within",
     ),
@@ -76,7 +76,7 @@ BAD_ANSWERS: dict[str, tuple[Behaviour, type[MomentoError], str]] = {
     "headers that never end": (
         Raw.repeating(b"HTTP/1.1 200 OK\r\n", b"x-more: " + b"y" * 1000 + b"\r\n", 0.001),
         MomentoConnectionError,
-        "not valid HTTP/1.1",
+        "head over 64 KiB",
     ),
     "body dripping a byte at a time": (
         Raw.repeating(head("200 OK", "content-length: 1000"), b"x", 0.1),
@@ -115,6 +115,31 @@ BAD_ANSWERS: dict[str, tuple[Behaviour, type[MomentoError], str]] = {
         Raw.writing(b"this is not HTTP at all\r\n\r\n"),
         MomentoConnectionError,
         "not valid HTTP/1.1",
+    ),
+    "garbage held open": (
+        Raw.writing(b"SSH-2.0-OpenSSH_9.6\r\n", then_close=False),
+        MomentoConnectionError,
+        "not valid HTTP/1.1",
+    ),
+    "a malformed chunk": (
+        Raw.writing(head("200 OK", "transfer-encoding: chunked"), b"zz\r\nxx\r\n"),
+        MomentoConnectionError,
+        "malformed chunk",
+    ),
+    "two content-lengths that disagree": (
+        Raw.writing(head("200 OK", "content-length: 5", "content-length: 6"), b"value!"),
+        MomentoConnectionError,
+        "malformed content-length",
+    ),
+    "a header with a control character": (
+        Raw.writing(b"HTTP/1.1 200 OK\r\nx-bad: a\x01b\r\ncontent-length: 0\r\n\r\n"),
+        MomentoConnectionError,
+        "not valid HTTP/1.1",
+    ),
+    "101 Switching Protocols": (
+        Raw.writing(head("101 Switching Protocols", "upgrade: websocket")),
+        MomentoConnectionError,
+        "switched protocols",
     ),
 }
 

@@ -1,0 +1,83 @@
+"""Guard: a time limit on a socket operation, and its failures in httpx's terms and plain words."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from types import TracebackType
+from typing import Final
+
+import anyio
+import httpx
+
+__all__ = ["Guard", "plain_reason"]
+
+_IO_FAILURES: Final = (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError, ssl.SSLError)
+
+
+def plain_reason(failure: BaseException | None) -> str:
+    """A short reason for a socket failure, such as "connection refused".
+
+    Args:
+        failure: The failure, whose causes are searched too.
+
+    Returns:
+        The reason, in lower case.
+    """
+    while failure is not None:
+        if isinstance(failure, ssl.SSLError) and failure.reason:
+            return f"TLS: {failure.reason.lower().replace('_', ' ')}"
+        if isinstance(failure, OSError) and failure.errno:
+            return os.strerror(failure.errno).lower()
+        failure = failure.__cause__ or failure.__context__
+    return "the connection broke"
+
+
+class Guard:
+    """Bounds a socket operation in time and turns its failures into httpx's exceptions.
+
+    A class rather than a `@contextmanager`: it runs on every request, and generator-based
+    context managers cost more than the step they guard.
+
+    Args:
+        seconds: The time limit; None for none.
+        on_timeout: Raised when the limit is reached.
+        on_error: Raised for a socket, TLS or stream failure.
+        doing: What the operation is, in words, for the messages.
+    """
+
+    __slots__ = ("_doing", "_on_error", "_on_timeout", "_scope", "_seconds")
+
+    def __init__(
+        self,
+        seconds: float | None,
+        on_timeout: type[httpx.TimeoutException],
+        on_error: type[httpx.TransportError],
+        doing: str,
+    ) -> None:
+        self._seconds = seconds
+        self._on_timeout = on_timeout
+        self._on_error = on_error
+        self._doing = doing
+        self._scope: anyio.CancelScope | None = None
+
+    def __enter__(self) -> None:
+        if self._seconds is not None:
+            self._scope = anyio.CancelScope(deadline=anyio.current_time() + self._seconds)
+            self._scope.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if self._scope is not None:
+            swallowed = self._scope.__exit__(exc_type, exc, traceback)
+            if self._scope.cancelled_caught:  # our own deadline, not an outer cancellation
+                raise self._on_timeout(f"{self._doing} took longer than {self._seconds} s")
+            if swallowed:
+                return True
+        if isinstance(exc, _IO_FAILURES):
+            raise self._on_error(f"{self._doing} failed: {plain_reason(exc)}") from exc
+        return False
