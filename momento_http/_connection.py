@@ -130,12 +130,28 @@ class AsyncioConnection(Connection, asyncio.Protocol):
             waiter.set_result(None)
 
     async def _wait(self, within: float | None, doing: str) -> None:
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
-        if within is None:
+        """Wait to be woken; a timer, not a cancel scope, keeps the time limit (it is cheaper)."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        ticket = self.ticket
+        seconds, by_deadline = (within, False) if ticket is None else ticket.limit(within)
+        if seconds is None:
             await waiter
             return
-        with Guard(within, httpx.ReadTimeout, httpx.ReadError, doing):
+        timer = loop.call_later(seconds, self._expire, waiter, doing, seconds, by_deadline)
+        try:
             await waiter
+        finally:
+            timer.cancel()
+
+    def _expire(
+        self, waiter: asyncio.Future[None], doing: str, seconds: float, by_deadline: bool
+    ) -> None:
+        if waiter.done():
+            return
+        if by_deadline and self.ticket is not None:
+            self.ticket.expired = True
+        waiter.set_exception(httpx.ReadTimeout(f"{doing} took longer than {seconds:g} s"))
 
     def is_stale(self, now: float, keepalive_expiry: float) -> bool:
         expired = now - self.idle_since > keepalive_expiry
@@ -187,11 +203,13 @@ class StreamConnection(Connection):
         return self._socket is not None and _is_readable(self._socket)
 
     async def send(self, data: bytes, within: float | None) -> None:
-        with Guard(within, httpx.WriteTimeout, httpx.WriteError, "sending the request"):
+        doing = "sending the request"
+        with Guard(within, httpx.WriteTimeout, httpx.WriteError, doing, self.ticket):
             await self._stream.send(data)
 
     async def receive(self, within: float | None) -> None:
-        with Guard(within, httpx.ReadTimeout, httpx.ReadError, "reading the answer"):
+        doing = "reading the answer"
+        with Guard(within, httpx.ReadTimeout, httpx.ReadError, doing, self.ticket):
             try:
                 data = await self._stream.receive(_READ_SIZE)
             except anyio.EndOfStream:
@@ -219,7 +237,7 @@ def _is_readable(sock: socket.socket) -> bool:
 
 
 async def open_connection(
-    host: str, port: int, tls: ssl.SSLContext | None, within: float | None
+    host: str, port: int, tls: ssl.SSLContext | None, within: float | None, ticket: Ticket | None
 ) -> Connection:
     """Connect, over TLS when given a context, in `within` seconds.
 
@@ -228,7 +246,8 @@ async def open_connection(
         httpx.ConnectTimeout: Not in time.
     """
     connection: Connection | None = None
-    with Guard(within, httpx.ConnectTimeout, httpx.ConnectError, f"connecting to {host}:{port}"):
+    doing = f"connecting to {host}:{port}"
+    with Guard(within, httpx.ConnectTimeout, httpx.ConnectError, doing, ticket):
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not asyncio: trio, through anyio

@@ -10,6 +10,8 @@ from typing import Final
 import anyio
 import httpx
 
+from momento_http._ticket import Ticket
+
 __all__ = ["Guard", "plain_reason"]
 
 _IO_FAILURES: Final = (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError, ssl.SSLError)
@@ -40,25 +42,39 @@ class Guard:
     context managers cost more than the step they guard.
 
     Args:
-        seconds: The time limit; None for none.
+        within: The operation's own time limit; None for none.
         on_timeout: Raised when the limit is reached.
         on_error: Raised for a socket, TLS or stream failure.
         doing: What the operation is, in words, for the messages.
+        ticket: The request's notes: a deadline in them shortens the limit, and is
+            marked as expired when it is what ends the operation.
     """
 
-    __slots__ = ("_doing", "_on_error", "_on_timeout", "_scope", "_seconds")
+    __slots__ = (
+        "_by_deadline",
+        "_doing",
+        "_on_error",
+        "_on_timeout",
+        "_scope",
+        "_seconds",
+        "_ticket",
+    )
 
     def __init__(
         self,
-        seconds: float | None,
+        within: float | None,
         on_timeout: type[httpx.TimeoutException],
         on_error: type[httpx.TransportError],
         doing: str,
+        ticket: Ticket | None = None,
     ) -> None:
-        self._seconds = seconds
+        self._seconds, self._by_deadline = (
+            (within, False) if ticket is None else ticket.limit(within)
+        )
         self._on_timeout = on_timeout
         self._on_error = on_error
         self._doing = doing
+        self._ticket = ticket
         self._scope: anyio.CancelScope | None = None
 
     def __enter__(self) -> None:
@@ -75,7 +91,9 @@ class Guard:
         if self._scope is not None:
             swallowed = self._scope.__exit__(exc_type, exc, traceback)
             if self._scope.cancelled_caught:  # our own deadline, not an outer cancellation
-                raise self._on_timeout(f"{self._doing} took longer than {self._seconds} s")
+                if self._by_deadline and self._ticket is not None:
+                    self._ticket.expired = True
+                raise self._on_timeout(f"{self._doing} took longer than {self._seconds:g} s")
             if swallowed:
                 return True
         if isinstance(exc, _IO_FAILURES):

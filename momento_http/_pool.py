@@ -7,6 +7,7 @@ import httpx
 
 from momento_http._connection import Connection
 from momento_http._guard import Guard
+from momento_http._ticket import Ticket
 
 __all__ = ["Pool"]
 
@@ -24,13 +25,13 @@ class Pool:
         self.waiters: list[anyio.Event] = []
         self.closed = False
 
-    async def reserve(self, pool_timeout: float | None) -> None:
+    async def reserve(self, pool_timeout: float | None, ticket: Ticket | None) -> None:
         """Wait for room under the connection limit, first come first served."""
         if self.active < self.max_connections and not self.waiters:
             self.active += 1  # the usual case: no deadline to set up
             return
         doing = "waiting for a free connection"
-        with Guard(pool_timeout, httpx.PoolTimeout, httpx.PoolTimeout, doing):
+        with Guard(pool_timeout, httpx.PoolTimeout, httpx.PoolTimeout, doing, ticket):
             while self.active >= self.max_connections:
                 waiter = anyio.Event()
                 self.waiters.append(waiter)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Final
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import httpx
 
@@ -14,6 +14,7 @@ __all__ = ["USER_AGENT", "RequestFactory"]
 
 USER_AGENT: Final = "momento-http-python/0.1.0"
 _BODY_METHODS: Final = frozenset({"PUT", "POST"})
+_URL_CACHE_SIZE: Final = 1024
 
 
 class RequestFactory:
@@ -21,7 +22,9 @@ class RequestFactory:
 
     `httpx.AsyncClient.build_request` merges URLs, parameters, headers and cookies anew for
     every request; here the shared headers are encoded once, and a request is built
-    directly, to be sent with `AsyncClient.send`. Every request asks for its answer
+    directly, to be sent with `AsyncClient.send`. Parsing a URL costs httpx ~17 µs, and a
+    cache reads the same keys again and again: the last 1,024 URLs are kept parsed (httpx
+    URLs are immutable, so requests can share them). Every request asks for its answer
     uncompressed (`Accept-Encoding: identity`), so that no answer is inflated past its cap.
 
     Args:
@@ -39,6 +42,7 @@ class RequestFactory:
             }
         ).raw
         self._token_in_query = token_in_query
+        self._urls: dict[str, httpx.URL] = {}
 
     def build(
         self,
@@ -57,7 +61,8 @@ class RequestFactory:
         Args:
             method: The HTTP method.
             path: The path under the base URL, already percent-encoded.
-            query: The query parameters, before encoding.
+            query: The query parameters; their values must be URL-safe already (keys are
+                plain or base64url text, numbers are digits), except a token's.
             token: The token, for the `Authorization` header or the query.
             body: The request body.
             content_type: The body's media type, if any.
@@ -68,21 +73,30 @@ class RequestFactory:
             The request, ready for `AsyncClient.send`.
         """
         headers = list(self._headers)
+        text = self._prefix + path
         if self._token_in_query:
-            query = {**query, "token": token}
+            query = {**query, "token": quote(token, safe="")}
         else:
             headers.append((b"authorization", token.encode("ascii")))
+        if query:
+            text += "?" + "&".join([f"{name}={value}" for name, value in query.items()])
         if content_type is not None:
             headers.append((b"content-type", content_type.encode("ascii")))
         if body or method in _BODY_METHODS:
             headers.append((b"content-length", str(len(body)).encode("ascii")))
-        url = self._prefix + path
-        if query:
-            url += "?" + urlencode(query, quote_via=quote)
         return httpx.Request(
             method,
-            url,
+            self._url(text),
             headers=headers,
             stream=OneChunk(body),
             extensions={"timeout": timeouts, TICKET: ticket},
         )
+
+    def _url(self, text: str) -> httpx.URL:
+        url = self._urls.get(text)
+        if url is None:
+            url = httpx.URL(text)
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                del self._urls[next(iter(self._urls))]  # the oldest
+            self._urls[text] = url
+        return url

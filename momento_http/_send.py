@@ -12,20 +12,20 @@ import logging
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-import anyio
 import httpx
 
 from momento_http._answers import Answer, error_for_status, says_key_not_found
 from momento_http._body import read_answer
 from momento_http._config import ClientConfig, TryTimeout
+from momento_http._deadline import ScopeDeadline, TicketDeadline
 from momento_http._edge import FOREIGN_FAILURES, Phase, deadline_passed, translate
 from momento_http._errors import ClientClosedError, MalformedResponseError, MomentoError
+from momento_http._http_client import own_http_client
 from momento_http._logs import LOGGER, hide_tokens_from_httpx_logs
 from momento_http._redaction import Redactor, redact_url
 from momento_http._requests import RequestFactory
 from momento_http._retry import RetryPolicy
-from momento_http._ticket import Lane, Ticket
-from momento_http._transport import MomentoTransport
+from momento_http._ticket import Lane, Ticket, current_time
 
 __all__ = ["Call", "Sender"]
 
@@ -124,9 +124,9 @@ class Sender:
 
     def __init__(self, config: ClientConfig) -> None:
         self._owns_http = config.http_client is None
-        self._http = config.http_client or httpx.AsyncClient(
-            transport=MomentoTransport(), trust_env=False
-        )
+        self._http = config.http_client or own_http_client()
+        # The own client's transport keeps deadlines itself; a caller's client, anything.
+        self._deadline = TicketDeadline if self._owns_http else ScopeDeadline
         self._requests = RequestFactory(config.base_url, token_in_query=config.token_in_query)
         self._token = config.token
         self._redactor = Redactor()
@@ -180,22 +180,22 @@ class Sender:
             timeouts=call.timeout.phases,
             ticket=ticket,
         )
-        started = anyio.current_time()
+        started = current_time()
         first = call.timeout.seconds if call.wait is None else call.wait
         phase = Phase.SENDING
         failure: BaseException | None = None
         answer: Answer | None = None
-        with anyio.CancelScope(deadline=started + first) as scope:
+        with self._deadline(ticket, first) as deadline:
             try:
                 response = await self._http.send(request, stream=True)
                 phase = Phase.READING
                 if call.wait is not None:  # a long poll's answer began: read it in time
-                    scope.deadline = anyio.current_time() + call.timeout.seconds
+                    deadline.extend(call.timeout.seconds)
                 answer = await read_answer(response, call.accept, call.max_bytes, request)
             except FOREIGN_FAILURES as caught:
                 failure = caught
         if LOGGER.isEnabledFor(logging.DEBUG):
-            if scope.cancelled_caught:
+            if deadline.expired:
                 outcome = "deadline"
             elif failure is not None:
                 outcome = type(failure).__name__
@@ -204,12 +204,11 @@ class Sender:
             _log_try(request, outcome, started, attempt)
         # Raised here, outside any `except`: the foreign exception must not become the
         # context of ours, for it carries the request, token and all.
-        if scope.cancelled_caught:
+        if deadline.expired:
             if call.wait is not None and phase is Phase.SENDING and not ticket.heard:
                 return call.decode(None)  # the poll's time passed quietly: no news
-            seconds = scope.deadline - started
             raise deadline_passed(
-                seconds, phase=phase, ticket=ticket, method=call.method, url=request.url
+                deadline.seconds, phase=phase, ticket=ticket, method=call.method, url=request.url
             )
         if failure is not None:
             if isinstance(failure, RuntimeError) and self._http.is_closed:
@@ -266,6 +265,6 @@ def _log_try(request: httpx.Request, outcome: str, started: float, attempt: int)
         request.method,
         redact_url(request.url),
         outcome,
-        (anyio.current_time() - started) * 1000,
+        (current_time() - started) * 1000,
         attempt,
     )

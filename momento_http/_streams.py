@@ -16,13 +16,16 @@ class OneChunk(httpx.AsyncByteStream):
 
     Args:
         data: The whole body.
+
+    Attributes:
+        data: The whole body, for a transport that takes it at once.
     """
 
     def __init__(self, data: bytes) -> None:
-        self._data = data
+        self.data = data
 
     def __aiter__(self) -> _Once:
-        return _Once(self._data)
+        return _Once(self.data)
 
 
 class _Once:

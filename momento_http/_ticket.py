@@ -9,9 +9,12 @@ request may have reached the server.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final, Protocol
 
-__all__ = ["TICKET", "Lane", "Ticket"]
+import anyio
+
+__all__ = ["TICKET", "Lane", "Ticket", "current_time"]
 
 TICKET: Final = "momento_http.ticket"
 """The request extension holding the `Ticket`."""
@@ -54,23 +57,52 @@ class Lane:
             await carrier.aclose()
 
 
+def current_time() -> float:
+    """The event loop's clock, which deadlines are set on: `anyio.current_time()`, sooner."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:  # not asyncio
+        return anyio.current_time()
+
+
 class Ticket:
-    """One request's notes: its lane, and how far the transport got with it.
+    """One request's notes: its lane, its deadline, and how far the transport got with it.
 
     Attributes:
         lane: The lane to carry the request, or None for the shared pool.
+        deadline: When (on `current_time()`'s clock) the transport must give up, if it
+            keeps the deadline; None when the caller keeps it.
         seen: Set by a transport that keeps these notes, as it takes the request.
         written: Set as the first byte of the request is about to be written.
         heard: Set as the first byte of the answer arrives.
+        expired: Set when the transport gave up because the deadline came.
     """
 
-    __slots__ = ("heard", "lane", "seen", "written")
+    __slots__ = ("deadline", "expired", "heard", "lane", "seen", "written")
 
-    def __init__(self, lane: Lane | None = None) -> None:
+    def __init__(self, lane: Lane | None = None, deadline: float | None = None) -> None:
         self.lane = lane
+        self.deadline = deadline
         self.seen = False
         self.written = False
         self.heard = False
+        self.expired = False
+
+    def limit(self, within: float | None) -> tuple[float | None, bool]:
+        """How long a wait may last: `within` seconds, or less if the deadline comes first.
+
+        Args:
+            within: The wait's own limit, if any.
+
+        Returns:
+            The seconds (None for no limit), and whether the deadline is what sets them.
+        """
+        if self.deadline is None:
+            return within, False
+        left = max(self.deadline - current_time(), 0.0)
+        if within is None or left <= within:
+            return left, True
+        return within, False
 
     @property
     def provably_unsent(self) -> bool:

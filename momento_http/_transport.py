@@ -20,6 +20,7 @@ import httpx
 from momento_http._connection import Connection, current_loop, open_connection
 from momento_http._http1 import Head, ProtocolError, ResponseReader, encode_request
 from momento_http._pool import Pool
+from momento_http._streams import OneChunk
 from momento_http._ticket import TICKET, Ticket
 
 __all__ = ["MomentoTransport"]
@@ -88,9 +89,9 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         pool = self._pool if ticket is None or ticket.lane is None else self._lane_pool(ticket)
         if ticket is not None:
             ticket.seen = True
-        await pool.reserve(timeouts.get("pool"))
+        await pool.reserve(timeouts.get("pool"), ticket)
         try:
-            connection = await self._connection(pool, request, timeouts.get("connect"))
+            connection = await self._connection(pool, request, timeouts.get("connect"), ticket)
         except BaseException:
             pool.unreserve()
             raise
@@ -149,7 +150,11 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         )
 
     async def _connection(
-        self, pool: Pool, request: httpx.Request, connect_timeout: float | None
+        self,
+        pool: Pool,
+        request: httpx.Request,
+        connect_timeout: float | None,
+        ticket: Ticket | None,
     ) -> Connection:
         """An idle connection still good for use, else a new one."""
         loop = current_loop()
@@ -162,7 +167,7 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         url = request.url
         port = url.port or _DEFAULT_PORTS.get(url.scheme, 80)
         tls = self._tls() if url.scheme == "https" else None
-        return await open_connection(url.host, port, tls, connect_timeout)
+        return await open_connection(url.host, port, tls, connect_timeout, ticket)
 
     def _tls(self) -> ssl.SSLContext:
         # Made on first use: loading the CA store takes ~25 ms, wasted on http:// servers.
@@ -212,6 +217,8 @@ class _LaneCarrier:
 
 async def _request_body(request: httpx.Request) -> bytes:
     stream = request.stream
+    if isinstance(stream, OneChunk):  # the SDK's own requests: no iteration needed
+        return stream.data
     if not isinstance(stream, httpx.AsyncByteStream):
         raise TypeError("an async transport needs an async request body")
     return b"".join([chunk async for chunk in stream])

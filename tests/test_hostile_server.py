@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 import h11
+import httpx
 import pytest
 from anyio.abc import SocketStream
 from conftest import no_wait
@@ -26,6 +27,7 @@ from momento_http import (
     MomentoConnectionError,
     MomentoError,
     MomentoTimeoutError,
+    MomentoTransport,
     RetryPolicy,
     ServerError,
     TopicEvent,
@@ -153,7 +155,13 @@ def assert_clean(error: BaseException) -> None:
         assert TOKEN not in shown
 
 
-async def fails_in_time(url: str, call: Call, *, token_in_query: bool = False) -> MomentoError:
+async def fails_in_time(
+    url: str,
+    call: Call,
+    *,
+    token_in_query: bool = False,
+    http_client: httpx.AsyncClient | None = None,
+) -> MomentoError:
     started = time.monotonic()
     async with MomentoClient(
         TOKEN,
@@ -162,6 +170,7 @@ async def fails_in_time(url: str, call: Call, *, token_in_query: bool = False) -
         poll_timeout=TIMEOUT,
         retry=None,
         token_in_query=token_in_query,
+        http_client=http_client,
     ) as client:
         with pytest.raises(MomentoError) as caught:
             await call(client)
@@ -178,6 +187,54 @@ async def test_every_bad_answer_is_a_momento_error_in_time(operation: str, answe
         error = await fails_in_time(url, CALLS_AND_POLLS[operation])
     assert type(error) is expected, error
     assert words in error.message
+
+
+SLOW_ANSWERS = [
+    "head dripping a byte at a time",
+    "100 Continue forever",
+    "body dripping a byte at a time",
+]
+
+
+# httpx's own transport does not say whether an answer has begun: a poll's head cut off by
+# the time limit looks quiet there (the next test); every other combination must fail in time.
+DEADLINE_CASES = [
+    (transport, answer, operation)
+    for transport in ("MomentoTransport", "httpx's own")
+    for answer in SLOW_ANSWERS
+    for operation in ("get", "poll")
+    if not (transport == "httpx's own" and operation == "poll" and answer in SLOW_ANSWERS[:2])
+]
+
+
+@pytest.mark.parametrize(("transport", "answer", "operation"), DEADLINE_CASES)
+async def test_the_deadline_holds_on_a_callers_client_whatever_its_transport(
+    transport: str, answer: str, operation: str
+) -> None:
+    behaviour, expected, words = BAD_ANSWERS[answer]
+    carrier = MomentoTransport() if transport == "MomentoTransport" else None
+    async with raw_server(behaviour) as (url, _), httpx.AsyncClient(transport=carrier) as http:
+        error = await fails_in_time(url, CALLS_AND_POLLS[operation], http_client=http)
+    assert type(error) is expected, error
+    assert words in error.message
+
+
+@pytest.mark.parametrize("answer", SLOW_ANSWERS[:2])
+async def test_on_another_transport_a_poll_whose_head_never_completes_polls_again(
+    answer: str,
+) -> None:
+    behaviour = BAD_ANSWERS[answer][0]
+    async with (
+        raw_server(behaviour) as (url, observed),
+        httpx.AsyncClient() as http,
+        MomentoClient(
+            TOKEN, base_url=url, timeout=0.1, poll_timeout=0.1, retry=None, http_client=http
+        ) as client,
+    ):
+        with anyio.move_on_after(1.0) as scope:
+            await first_event(client)
+    assert scope.cancelled_caught  # no error, no event: it went on polling
+    assert len(observed.requests) >= 3
 
 
 POLL_ANSWERS = {
@@ -283,6 +340,7 @@ async def test_a_poll_answer_of_an_unknown_item_kind_only_is_no_event() -> None:
 MEMORY_PROBE = """
 import resource, sys, zlib
 import anyio
+import httpx
 sys.path.insert(0, "tests")
 import test_hostile_server as hostile
 from raw_http import Raw, raw_server

@@ -248,3 +248,20 @@ def test_urls_are_the_base_url_with_the_path_and_query_added(
     assert made.raw_path.startswith(httpx.URL(base).raw_path.rstrip(b"/") + b"/cache/")
     assert dict(made.params)[name] == value
     assert dict(made.params).get("token") == ("t/o k+e=n&" if token_in_query else None)
+
+
+def test_parsed_urls_are_kept_for_the_keys_read_again() -> None:
+    factory = RequestFactory(httpx.URL(BASE), token_in_query=False)
+    hot = f"{BASE}/cache/c?key=hot"
+    first = factory._url(hot)
+    assert factory._url(hot) is first  # parsed once, shared: httpx URLs cannot change
+    assert factory._url(f"{BASE}/cache/c?key=cold") is not first
+    for index in range(2000):  # far more URLs than are kept
+        factory._url(f"{BASE}/cache/c?key=k{index}")
+    again = factory._url(hot)
+    assert again is not first  # the oldest went first: the cache stays bounded
+    assert again == first
+    request = factory.build(
+        "GET", "/cache/c", {"key": "hot"}, token="t", timeouts={}, ticket=Ticket()
+    )
+    assert request.url == again
