@@ -72,7 +72,11 @@ class LocalServer:
         for fault in faults:
             self._faults.add(fault)
         self._app = LocalMomentoApp(
-            self._caches, settings or Settings(), self._authority, self._faults, clock
+            self._caches,
+            settings or Settings(),
+            authority=self._authority,
+            faults=self._faults,
+            clock=clock,
         )
         self._api_key = token if token is not None else self.mint_api_key()
         self._uvicorn: uvicorn.Server | None = None
