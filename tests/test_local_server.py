@@ -76,6 +76,22 @@ async def test_a_forged_token_is_a_401(server: LocalServer, http: httpx.AsyncCli
     assert response.status_code == 401
 
 
+async def test_a_token_that_is_not_ascii_is_a_401(
+    server: LocalServer, http: httpx.AsyncClient
+) -> None:
+    own_header = server.api_key.split(".")[0]
+    in_query = await http.get(
+        f"/cache/{CACHE}", params={"key": "k", "token": f"{own_header}.\u00e9.abc"}
+    )
+    in_header = await http.get(
+        f"/cache/{CACHE}",
+        params={"key": "k"},
+        headers=[(b"authorization", f"{own_header}.\u00e9.abc".encode("latin-1"))],
+    )
+    assert (in_query.status_code, in_header.status_code) == (401, 401)
+    assert in_query.text == "the token is not one this server issued"
+
+
 async def test_a_token_from_another_server_is_a_401(http: httpx.AsyncClient) -> None:
     other = LocalServer([CACHE])  # never started: it only mints
     response = await http.get(f"/cache/{CACHE}", params={"key": "k"}, headers=auth(other.api_key))
