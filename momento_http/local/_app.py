@@ -13,7 +13,8 @@ from anyio.lowlevel import EventLoopToken
 from momento_http.local import _http
 from momento_http.local._auth import TokenAuthority
 from momento_http.local._cache_store import CacheStore
-from momento_http.local._faults import Fault, FaultInjector
+from momento_http.local._fault_injector import FaultInjector, FaultLimitError
+from momento_http.local._faults import Fault
 from momento_http.local._handlers import Handlers, Request
 from momento_http.local._http import (
     JSON_TYPE,
@@ -35,6 +36,8 @@ _log = logging.getLogger("momento_http.local")
 
 FAULT_HEADER = b"x-momento-local-fault"
 """A request header holding a fault rule as JSON; the rule may hit this very request."""
+
+_NO_BODY_STATUSES = frozenset({204, 304})  # HTTP forbids these a body
 
 
 class LocalMomentoApp:
@@ -59,6 +62,7 @@ class LocalMomentoApp:
     ) -> None:
         caches = frozenset(caches)
         self._openapi = openapi_json(sorted(caches))
+        self._settings = settings
         self._faults = faults
         self._clock = clock
         self.items = CacheStore(settings.max_memory_bytes)
@@ -103,15 +107,18 @@ class LocalMomentoApp:
             await _drop_connection(receive)
             return
         headers = list(response.headers)
-        if response.status != 204:  # noqa: PLR2004 - a 204 carries no Content-Length
-            headers.append((b"content-length", str(len(response.body)).encode()))
+        body = response.body
+        if response.status in _NO_BODY_STATUSES:
+            body = b""
+        else:
+            headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         if response.disconnect == "mid_body":
-            half = response.body[: len(response.body) // 2]
+            half = body[: len(body) // 2]
             await send({"type": "http.response.body", "body": half, "more_body": True})
             await _drop_connection(receive)
             return
-        await send({"type": "http.response.body", "body": response.body})
+        await send({"type": "http.response.body", "body": body})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -142,22 +149,19 @@ class LocalMomentoApp:
         if method not in allowed:
             allow = (b"allow", ", ".join(allowed).encode())
             return Response(405, b"Method Not Allowed", (TEXT_TYPE, allow))
+        query = _http.query(scope["query_string"])
+        identity = None
         rule = _http.header(scope, FAULT_HEADER)
         if rule is not None:
-            try:
-                self._faults.add(Fault.from_json(rule))
-            except ValueError as error:
-                raise RejectError(400, f"{FAULT_HEADER.decode()}: {error}") from None
+            # Only a request with a valid token may arm a rule for everyone.
+            identity = self._handlers.authenticate(scope, query)
+            self._arm(rule)
         fault = self._faults.take(method, cache, topic)
         if fault is not None and fault.status is not None:
             await anyio.sleep(fault.delay)
-            headers = [(b"content-type", fault.content_type.encode("latin-1"))]
-            if fault.retry_after is not None:
-                headers.append((b"retry-after", f"{fault.retry_after:g}".encode()))
-            body = b"" if fault.status == 204 else fault.body  # noqa: PLR2004
-            return Response(fault.status, body, tuple(headers))
-        query = _http.query(scope["query_string"])
-        identity = self._handlers.authenticate(scope, query)
+            return _fault_answer(fault)
+        if identity is None:
+            identity = self._handlers.authenticate(scope, query)
         response = await self._handlers.handle(
             Request(method, cache, topic, query, identity), scope, receive
         )
@@ -165,6 +169,26 @@ class LocalMomentoApp:
             await anyio.sleep(fault.delay)
             response = replace(response, disconnect=fault.disconnect)
         return response
+
+    def _arm(self, rule: str) -> None:
+        name = FAULT_HEADER.decode()
+        if not self._settings.header_faults:
+            raise RejectError(400, f"{name}: this server takes no fault rules from headers")
+        try:
+            self._faults.add(Fault.from_json(rule))
+        except FaultLimitError as error:
+            raise RejectError(429, f"{name}: {error}") from None
+        except ValueError as error:
+            raise RejectError(400, f"{name}: {error}") from None
+
+
+def _fault_answer(fault: Fault) -> Response:
+    headers = [(b"content-type", fault.content_type.encode("latin-1"))]
+    if fault.retry_after is not None:
+        # Seconds in plain decimals ("2", "0.5"), never an exponent ("1e-07").
+        seconds = f"{fault.retry_after:.3f}".rstrip("0").rstrip(".")
+        headers.append((b"retry-after", seconds.encode()))
+    return Response(fault.status or 500, fault.body, tuple(headers))
 
 
 async def _drop_connection(receive: Receive) -> None:

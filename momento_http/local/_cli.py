@@ -52,11 +52,12 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     for field in fields(Settings):
         default = getattr(_DEFAULTS, field.name)
         flag = "--" + field.name.replace("_", "-")
-        if field.type == "bool":
-            settings.add_argument(flag, action="store_true")
+        if field.type == "bool":  # --extra-fields / --no-extra-fields
+            settings.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
         else:
-            kind = int if field.type == "int" else float
-            settings.add_argument(flag, type=kind, default=default, help=f"(default {default})")
+            kind = int if field.type.startswith("int") else float
+            shown = "unset" if default is None else default
+            settings.add_argument(flag, type=kind, default=default, help=f"(default {shown})")
     return parser
 
 

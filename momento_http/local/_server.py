@@ -16,7 +16,8 @@ import uvicorn
 
 from momento_http.local._app import LocalMomentoApp
 from momento_http.local._auth import ALL_PERMISSIONS, Permission, TokenAuthority
-from momento_http.local._faults import Fault, FaultInjector
+from momento_http.local._fault_injector import FaultInjector
+from momento_http.local._faults import Fault
 from momento_http.local._settings import DEFAULT_CACHE, Settings
 
 __all__ = ["LocalServer"]
@@ -67,13 +68,14 @@ class LocalServer:
         self._host = host
         self._port = port
         self._clock = clock
+        settings = settings or Settings()
         self._authority = TokenAuthority([token] if token is not None else [])
-        self._faults = FaultInjector(fault_seed)
+        self._faults = FaultInjector(fault_seed, max_rules=settings.max_fault_rules)
         for fault in faults:
             self._faults.add(fault)
         self._app = LocalMomentoApp(
             self._caches,
-            settings or Settings(),
+            settings,
             authority=self._authority,
             faults=self._faults,
             clock=clock,
@@ -133,7 +135,11 @@ class LocalServer:
         return self._authority.mint(permissions, expires_at=expires_at, token_id=token_id)
 
     def inject_fault(self, fault: Fault) -> None:
-        """Make the next matching requests fail as `fault` says."""
+        """Make the next matching requests fail as `fault` says.
+
+        Raises:
+            ValueError: `Settings.max_fault_rules` rules are armed already.
+        """
         self._faults.add(fault)
 
     def clear_faults(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 __all__ = ["DEFAULT_CACHE", "Settings"]
@@ -32,6 +33,9 @@ class Settings:
             is answered with a heartbeat item instead of waiting on.
         extra_fields: Add fields and item kinds a client does not know to every poll
             answer, to test that clients ignore them.
+        header_faults: Obey fault rules sent in the `x-momento-local-fault` request header
+            (only from requests carrying a valid token); False answers such requests 400.
+        max_fault_rules: The most fault rules armed at once, however they arrive.
     """
 
     max_item_bytes: int = 5 * _MIB
@@ -44,13 +48,24 @@ class Settings:
     poll_batch_size: int = 100
     heartbeat_seconds: float | None = None
     extra_fields: bool = False
+    header_faults: bool = True
+    max_fault_rules: int = 1000
 
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name == "extra_fields" or value is None:
+            if field.type == "bool":
+                if not isinstance(value, bool):
+                    raise ValueError(f"{field.name} must be True or False, not {value!r}")
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            if value is None and field.type.endswith("| None"):
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or math.isnan(value)
+                or value <= 0
+            ):
                 raise ValueError(f"{field.name} must be a positive number, not {value!r}")
-            if field.type == "int" and not isinstance(value, int):
+            if field.type.startswith("int") and not isinstance(value, int):
                 raise ValueError(f"{field.name} must be a whole number, not {value!r}")
