@@ -431,6 +431,57 @@ async def test_a_poll_older_than_the_ring_starts_with_a_discontinuity() -> None:
         assert [entry["item"]["value"]["text"] for entry in items[1:]] == ["4", "5", "6", "7", "8"]
 
 
+async def first_page(http: httpx.AsyncClient, token: str, topic: str) -> int:
+    await http.post(f"/topics/{CACHE}/{topic}", headers=auth(token), content=b"m")
+    items = await poll(http, token, topic, 1)
+    page: int = items[-1]["item"]["sequence_page"]
+    assert 0 < page <= 2**31 - 1  # a signed 32-bit integer, as clients may read it
+    return page
+
+
+async def test_pages_fit_in_32_bits_and_differ_between_instances_of_one_second(
+    clock: FakeClock,
+) -> None:
+    settings = Settings(topic_idle_seconds=0.001, poll_hold_seconds=0.1)
+    async with (
+        LocalServer([CACHE], settings=settings, clock=clock) as server,
+        httpx.AsyncClient(base_url=server.base_url) as http,
+    ):
+        first = await first_page(http, server.api_key, "reborn")
+        other = await first_page(http, server.api_key, "other")
+        clock.advance(0.01)  # still the same second; "reborn" is idle and goes
+        second = await first_page(http, server.api_key, "reborn")
+        # A subscriber still on the first instance hears of the new one.
+        response = await http.get(
+            f"/topics/{CACHE}/reborn",
+            params={"sequence_number": 2, "sequence_page": first},
+            headers=auth(server.api_key),
+        )
+    assert len({first, other, second}) == 3
+    gap = response.json()["items"][0]["discontinuity"]
+    assert gap == {"last_topic_sequence": 1, "new_topic_sequence": 1, "new_sequence_page": second}
+
+
+async def test_two_servers_on_the_same_fake_clock_give_different_pages() -> None:
+    pages = []
+    for _ in range(2):  # one after the other, as a test suite restarts its server
+        async with (
+            LocalServer([CACHE], clock=FakeClock(1_800_000_000.0)) as server,
+            httpx.AsyncClient(base_url=server.base_url) as http,
+        ):
+            pages.append(await first_page(http, server.api_key, "same-name"))
+    assert pages[0] != pages[1]
+
+
+async def test_pages_stay_within_32_bits_on_a_clock_past_2038() -> None:
+    async with (
+        LocalServer([CACHE], clock=FakeClock(2.0**31 + 5)) as server,
+        httpx.AsyncClient(base_url=server.base_url) as http,
+    ):
+        pages = {await first_page(http, server.api_key, f"after-2038-{n}") for n in range(3)}
+    assert len(pages) == 3
+
+
 async def test_a_quiet_poll_is_answered_with_no_items(
     clocked_server: LocalServer,
 ) -> None:

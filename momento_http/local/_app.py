@@ -27,6 +27,7 @@ from momento_http.local._http import (
     Send,
 )
 from momento_http.local._openapi import OPENAPI_PATH, openapi_json
+from momento_http.local._pages import PageNumbers
 from momento_http.local._settings import Settings
 from momento_http.local._topic_store import TopicStore
 
@@ -64,25 +65,18 @@ class LocalMomentoApp:
         self._openapi = openapi_json(sorted(caches))
         self._settings = settings
         self._faults = faults
-        self._clock = clock
         self.items = CacheStore(settings.max_memory_bytes)
         self.topics = TopicStore(
             ring_size=settings.topic_ring_size,
             idle_seconds=settings.topic_idle_seconds,
             batch_size=settings.poll_batch_size,
             clock=clock,
-            new_page=self._new_page,
+            new_page=PageNumbers(clock),
         )
-        self._last_page = 0
         self._handlers = Handlers(
             caches, settings, authority=authority, items=self.items, topics=self.topics, clock=clock
         )
         self.event_loop_token: EventLoopToken | None = None
-
-    def _new_page(self) -> int:
-        # Milliseconds since the epoch, kept increasing so a recreated topic gets a new page.
-        self._last_page = max(int(self._clock() * 1000), self._last_page + 1)
-        return self._last_page
 
     def close(self) -> None:
         """Answer every held poll at once; call on the server's event loop."""
