@@ -20,6 +20,7 @@ from momento_http.local import (
     TopicPermission,
     TopicRole,
 )
+from momento_http.local._cache_store import item_size
 
 
 @pytest.fixture
@@ -314,7 +315,7 @@ async def test_wrong_method_is_a_405(server: LocalServer, http: httpx.AsyncClien
 
 
 async def test_least_recently_used_items_are_evicted_past_the_memory_budget() -> None:
-    settings = Settings(max_memory_bytes=1000)
+    settings = Settings(max_memory_bytes=3 * item_size(b"a", b"x" * 299))  # three items
     async with (
         LocalServer([CACHE], settings=settings) as server,
         httpx.AsyncClient(base_url=server.base_url, headers=auth(server.api_key)) as http,
@@ -329,15 +330,15 @@ async def test_least_recently_used_items_are_evicted_past_the_memory_budget() ->
             response = await http.get(f"/cache/{CACHE}", params={"key": key})
             return response.status_code == 200
 
-        for key in ("a", "b", "c"):  # 3 x 300 bytes: all fit
+        for key in ("a", "b", "c"):  # all fit
             await put(key)
         assert await present("a")  # "a" is now the most recently used
-        await put("d")  # 1,200 bytes: "b", the least recently used, goes
+        await put("d")  # one too many: "b", the least recently used, goes
         assert [await present(k) for k in "abcd"] == [True, False, True, True]
 
 
 async def test_expired_items_make_room_before_live_ones_are_evicted(clock: FakeClock) -> None:
-    settings = Settings(max_memory_bytes=1000)
+    settings = Settings(max_memory_bytes=3 * item_size(b"long-1", b"x" * 290))
     async with (
         LocalServer([CACHE], settings=settings, clock=clock) as server,
         httpx.AsyncClient(base_url=server.base_url, headers=auth(server.api_key)) as http,

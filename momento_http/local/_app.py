@@ -26,6 +26,7 @@ from momento_http.local._http import (
     Scope,
     Send,
 )
+from momento_http.local._memory import MemoryBudget
 from momento_http.local._openapi import OPENAPI_PATH, openapi_json
 from momento_http.local._pages import PageNumbers
 from momento_http.local._settings import Settings
@@ -65,14 +66,23 @@ class LocalMomentoApp:
         self._openapi = openapi_json(sorted(caches))
         self._settings = settings
         self._faults = faults
-        self.items = CacheStore(settings.max_memory_bytes)
+        budget = MemoryBudget(settings.max_memory_bytes)
+        self.items = CacheStore(budget, clock)
         self.topics = TopicStore(
+            budget,
             ring_size=settings.topic_ring_size,
             idle_seconds=settings.topic_idle_seconds,
             batch_size=settings.poll_batch_size,
             clock=clock,
             new_page=PageNumbers(clock),
         )
+        # What goes first when memory runs short: dead items, then idle topics, then
+        # live items, then the oldest messages of topics with polls waiting.
+        budget.add_shedder(self.items.shed_expired)
+        budget.add_shedder(self.topics.shed_idle_topic)
+        budget.add_shedder(self.items.shed_least_recently_used)
+        budget.add_shedder(self.topics.shed_oldest_message)
+        self.budget = budget
         self._handlers = Handlers(
             caches, settings, authority=authority, items=self.items, topics=self.topics, clock=clock
         )

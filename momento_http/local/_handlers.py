@@ -20,6 +20,7 @@ from momento_http.local._http import (
     Response,
     Scope,
 )
+from momento_http.local._memory import OverBudgetError
 from momento_http.local._settings import Settings
 from momento_http.local._topic_store import Entry, TopicStore
 from momento_http.local._wire import message_value, topic_json
@@ -89,9 +90,12 @@ class Handlers:
 
     async def handle(self, request: Request, scope: Scope, receive: Receive) -> Response:
         """Serve an authenticated request."""
-        if request.topic is None:
-            return await self._cache_request(request, scope, receive)
-        return await self._topic_request(request, request.topic, scope, receive)
+        try:
+            if request.topic is None:
+                return await self._cache_request(request, scope, receive)
+            return await self._topic_request(request, request.topic, scope, receive)
+        except OverBudgetError as error:
+            raise RejectError(413, str(error)) from None
 
     def _authorize(self, request: Request, action: Action) -> None:
         if not request.identity.allows(action, request.cache, request.topic):
@@ -107,10 +111,9 @@ class Handlers:
 
     async def _cache_request(self, request: Request, scope: Scope, receive: Receive) -> Response:
         key = _http.key(request.query)
-        now = self._clock()
         if request.method == "GET":
             self._authorize(request, Action.CACHE_READ)
-            value = self._items.get(request.cache, key, now)
+            value = self._items.get(request.cache, key)
             if value is None:
                 return Response(404, b"Key Not Found", (TEXT_TYPE,))
             return Response(200, value, (BINARY_TYPE,))
@@ -129,7 +132,7 @@ class Handlers:
             limit = self._settings.max_item_bytes
             raise RejectError(413, f"the item exceeds the limit of {limit} bytes")
         value = await self._body(scope, receive, room, "the item with its key")
-        self._items.set(request.cache, key, value, now + ttl, now)
+        self._items.set(request.cache, key, value, self._clock() + ttl)
         return Response(204)
 
     async def _topic_request(

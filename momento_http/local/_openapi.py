@@ -20,7 +20,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         403: "The token does not grant this operation.",
         404: "`Cache Not Found`, or for a cache read `Key Not Found`.",
         405: "The path does not take this method.",
-        413: "The item or message is over the size limit.",
+        413: "The item or message is over the size limit, or the server's memory budget.",
         429: "An account limit was exceeded.",
         500: "The server failed.",
     }

@@ -20,8 +20,12 @@ class Settings:
         max_item_bytes: Largest item, key and value together.
         max_ttl_seconds: Longest TTL a `set` may ask for.
         max_publish_bytes: Largest published message.
-        max_memory_bytes: Total size of all items (keys and values); past it the least
-            recently used items are evicted.
+        max_memory_bytes: The budget for everything the server stores: items (key, value
+            and a fixed overhead each), topics (a fixed overhead each, plus every message
+            their rings hold, with its own overhead) and so the number of topics. Past it
+            the server evicts: expired items, then topics with no poll waiting (least
+            recently used first), then items (likewise), then the oldest messages of the
+            topic being published to, and of topics with polls waiting.
         topic_ring_size: How many recent messages each topic keeps for pollers; a poll
             asking for an older one gets a discontinuity first.
         topic_idle_seconds: A topic with no publish and no poll for this long is dropped;
