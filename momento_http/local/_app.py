@@ -13,6 +13,7 @@ from anyio.lowlevel import EventLoopToken
 from momento_http.local import _http
 from momento_http.local._auth import TokenAuthority
 from momento_http.local._cache_store import CacheStore
+from momento_http.local._connections import ConnectionGuard
 from momento_http.local._fault_injector import FaultInjector, FaultLimitError
 from momento_http.local._faults import Fault
 from momento_http.local._handlers import Handlers, Request
@@ -51,6 +52,7 @@ class LocalMomentoApp:
         authority: Checks tokens.
         faults: Rules that make matching requests fail.
         clock: Gives the time in epoch seconds; tests may pass one they control.
+        connections: Watches the server's connections, and cuts one for a fault rule.
     """
 
     def __init__(
@@ -61,11 +63,13 @@ class LocalMomentoApp:
         authority: TokenAuthority,
         faults: FaultInjector,
         clock: Callable[[], float],
+        connections: ConnectionGuard,
     ) -> None:
         caches = frozenset(caches)
         self._openapi = openapi_json(sorted(caches))
         self._settings = settings
         self._faults = faults
+        self._connections = connections
         budget = MemoryBudget(settings.max_memory_bytes)
         self.items = CacheStore(budget, clock)
         self.topics = TopicStore(
@@ -98,6 +102,14 @@ class LocalMomentoApp:
             return
         if scope["type"] != "http":
             return
+        client = scope.get("client")
+        self._connections.request_started(client)
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self._connections.request_finished(client)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             response = await self._handle(scope, receive)
         except RejectError as reject:
@@ -108,7 +120,7 @@ class LocalMomentoApp:
             _log.exception("the local server failed on %s %s", scope["method"], scope["path"])
             response = Response(500, b"internal server error", (TEXT_TYPE,))
         if response.disconnect == "before_response":
-            await _drop_connection(receive)
+            await self._drop_connection(scope)
             return
         headers = list(response.headers)
         body = response.body
@@ -120,7 +132,7 @@ class LocalMomentoApp:
         if response.disconnect == "mid_body":
             half = body[: len(body) // 2]
             await send({"type": "http.response.body", "body": half, "more_body": True})
-            await _drop_connection(receive)
+            await self._drop_connection(scope)
             return
         await send({"type": "http.response.body", "body": body})
 
@@ -129,9 +141,11 @@ class LocalMomentoApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.event_loop_token = anyio.lowlevel.current_token()
+                self._connections.started()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close()
+                self._connections.stopped()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -185,6 +199,16 @@ class LocalMomentoApp:
         except ValueError as error:
             raise RejectError(400, f"{name}: {error}") from None
 
+    async def _drop_connection(self, scope: Scope) -> None:
+        """Cut the connection under this request at once, sending nothing more.
+
+        Raises:
+            RuntimeError: The connection is not one the guard watches; it will answer 500.
+        """
+        if not self._connections.abort(scope.get("client")):
+            raise RuntimeError("this connection cannot be dropped")
+        await anyio.lowlevel.checkpoint()  # let the server notice the loss before the app returns
+
 
 def _fault_answer(fault: Fault) -> Response:
     headers = [(b"content-type", fault.content_type.encode("latin-1"))]
@@ -193,19 +217,3 @@ def _fault_answer(fault: Fault) -> Response:
         seconds = f"{fault.retry_after:.3f}".rstrip("0").rstrip(".")
         headers.append((b"retry-after", seconds.encode()))
     return Response(fault.status or 500, fault.body, tuple(headers))
-
-
-async def _drop_connection(receive: Receive) -> None:
-    """Cut the connection under this request at once, sending nothing more.
-
-    ASGI has no message for this. uvicorn's `receive` is a method of the object holding
-    the connection's transport, so the transport is reached through it.
-
-    Raises:
-        RuntimeError: The ASGI server offers no transport to cut; it will answer 500.
-    """
-    transport = getattr(getattr(receive, "__self__", None), "transport", None)
-    if transport is None:
-        raise RuntimeError("this ASGI server offers no way to drop a connection")
-    transport.abort()
-    await anyio.lowlevel.checkpoint()  # let the server notice the loss before the app returns

@@ -13,6 +13,7 @@ from momento_http.local._settings import DEFAULT_CACHE, Settings
 __all__ = ["main"]
 
 _DEFAULTS = Settings()
+_UNSET = {"max_connections": "as many as the open-file limit allows"}  # what None means
 
 
 def _fault_rule(text: str) -> Fault:
@@ -56,7 +57,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
             settings.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
         else:
             kind = int if field.type.startswith("int") else float
-            shown = "unset" if default is None else default
+            shown = _UNSET.get(field.name, "unset") if default is None else default
             settings.add_argument(flag, type=kind, default=default, help=f"(default {shown})")
     return parser
 

@@ -107,7 +107,8 @@ class Handlers:
     async def _body(self, scope: Scope, receive: Receive, limit: int, what: str) -> bytes:
         if _http.declared_length(scope) > limit:
             raise RejectError(413, f"{what} exceeds the limit of {limit} bytes")
-        return await _http.read_body(receive, limit, what)
+        timeout = self._settings.request_timeout_seconds
+        return await _http.read_body(receive, limit, what, timeout)
 
     async def _cache_request(self, request: Request, scope: Scope, receive: Receive) -> Response:
         key = _http.key(request.query)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+import anyio
+
 __all__ = [
     "BINARY_TYPE",
     "JSON_TYPE",
@@ -35,6 +37,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
 BINARY_TYPE = (b"content-type", b"application/octet-stream")
 JSON_TYPE = (b"content-type", b"application/json")
+_CLOSE = (b"connection", b"close")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +51,19 @@ class Response:
 
 
 class RejectError(Exception):
-    """Ends a request early with a plain-text error response."""
+    """Ends a request early with a plain-text error response.
 
-    def __init__(self, status: int, message: str) -> None:
+    Args:
+        status: The HTTP status.
+        message: The one-line reason, sent as the body.
+        close: Close the connection after the answer, rather than wait for the rest of a
+            request the client is too slow to send.
+    """
+
+    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
         super().__init__(message)
-        self.response = Response(status, message.encode(), (TEXT_TYPE,))
+        headers = (TEXT_TYPE, _CLOSE) if close else (TEXT_TYPE,)
+        self.response = Response(status, message.encode(), headers)
 
 
 class ClientGoneError(Exception):
@@ -127,23 +138,26 @@ def declared_length(scope: Scope) -> int:
     return int(text) if len(text) <= _MAX_INT_DIGITS else 1 << 62
 
 
-async def read_body(receive: Receive, limit: int, what: str) -> bytes:
-    """The request's body, refused past `limit` bytes.
+async def read_body(receive: Receive, limit: int, what: str, seconds: float) -> bytes:
+    """The request's body, refused past `limit` bytes or `seconds`.
 
     Raises:
-        RejectError: 413 past the limit.
+        RejectError: 413 past the limit; 408 past the timeout.
         ClientGoneError: The client went away.
     """
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGoneError
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise RejectError(413, f"{what} exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    with anyio.move_on_after(seconds):
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGoneError
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                # uvicorn reads and discards the rest, so the client hears the 413.
+                raise RejectError(413, f"{what} exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+    raise RejectError(408, f"the request's body took longer than {seconds:g} s", close=True)

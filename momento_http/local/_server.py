@@ -16,14 +16,15 @@ import uvicorn
 
 from momento_http.local._app import LocalMomentoApp
 from momento_http.local._auth import ALL_PERMISSIONS, Permission, TokenAuthority
+from momento_http.local._connections import ConnectionGuard, default_max_connections
 from momento_http.local._fault_injector import FaultInjector
 from momento_http.local._faults import Fault
 from momento_http.local._settings import DEFAULT_CACHE, Settings
+from momento_http.local._uvicorn import listen, uvicorn_server
 
 __all__ = ["LocalServer"]
 
 _START_TIMEOUT = 10.0
-_LISTEN_BACKLOG = 4096  # a thousand subscribers may connect at once
 
 
 class LocalServer:
@@ -73,12 +74,17 @@ class LocalServer:
         self._faults = FaultInjector(fault_seed, max_rules=settings.max_fault_rules)
         for fault in faults:
             self._faults.add(fault)
+        self._connections = ConnectionGuard(
+            max_connections=settings.max_connections or default_max_connections(),
+            head_timeout=settings.request_timeout_seconds,
+        )
         self._app = LocalMomentoApp(
             self._caches,
             settings,
             authority=self._authority,
             faults=self._faults,
             clock=clock,
+            connections=self._connections,
         )
         self._api_key = token if token is not None else self.mint_api_key()
         self._uvicorn: uvicorn.Server | None = None
@@ -153,25 +159,8 @@ class LocalServer:
 
     def _bind(self) -> tuple[uvicorn.Server, socket.socket]:
         """Listen on the socket and make the uvicorn server that will serve it."""
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        sock = socket.create_server(
-            (self._host, self._port), family=family, backlog=_LISTEN_BACKLOG
-        )
-        # uvicorn writes a response's head and body separately; without TCP_NODELAY (which
-        # accepted sockets inherit) Nagle holds the body for the client's delayed ACK, ~40 ms.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        host, port = sock.getsockname()[:2]
-        shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-        self._base_url = f"http://{shown_host}:{port}"
-        config = uvicorn.Config(
-            self._app,
-            http="h11",  # the same protocol wherever httptools happens to be installed
-            lifespan="on",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        return uvicorn.Server(config), sock
+        sock, self._base_url = listen(self._host, self._port)
+        return uvicorn_server(self._app, self._connections), sock
 
     def serve_forever(self, on_listening: Callable[[], None] | None = None) -> None:
         """Serve in this thread until interrupted (Ctrl-C); what the command line runs.

@@ -40,6 +40,12 @@ class Settings:
         header_faults: Obey fault rules sent in the `x-momento-local-fault` request header
             (only from requests carrying a valid token); False answers such requests 400.
         max_fault_rules: The most fault rules armed at once, however they arrive.
+        max_connections: The most connections served at once; past it a new connection
+            is answered `503` and closed. None: as many as the process's open-file limit
+            leaves room for.
+        request_timeout_seconds: How long a client may take to send a request's head, and
+            then its body; past it the server answers `408` and closes the connection. A
+            connection that sends nothing for this long is closed.
     """
 
     max_item_bytes: int = 5 * _MIB
@@ -54,6 +60,8 @@ class Settings:
     extra_fields: bool = False
     header_faults: bool = True
     max_fault_rules: int = 1000
+    max_connections: int | None = None
+    request_timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         for field in fields(self):
