@@ -149,6 +149,17 @@ async def test_stuck_clients_holding_every_connection_are_cut_loose(guarded: Loc
     assert (refused, status) == (503, 404)
 
 
+async def test_an_oversized_head_is_answered_not_reset(guarded: LocalServer) -> None:
+    async with raw(guarded) as big:
+        head = get(guarded).replace(b"host: x\r\n", b"x-big: " + b"a" * 1_000_000 + b"\r\n")
+        async with anyio.create_task_group() as group:
+            group.start_soon(big.send, head)
+            answer, clean = await read_to_end(big)
+            group.cancel_scope.cancel()
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert clean
+
+
 # The command line's server, its open-file limit set to 256 before it starts.
 FEW_FILES = """
 import resource, runpy, sys

@@ -94,6 +94,7 @@ class LocalMomentoApp:
 
     def close(self) -> None:
         """Answer every held poll at once; call on the server's event loop."""
+        self._connections.stopping = True
         self.topics.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

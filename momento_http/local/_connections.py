@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from momento_http.local._lingering import LINGER_SECONDS, LingeringTransport
+
 __all__ = ["ConnectionGuard", "default_max_connections"]
 
 _log = logging.getLogger("momento_http.local")
@@ -41,7 +43,6 @@ _REFUSAL = _answer(
     b"503 Service Unavailable", b"the local server has too many connections", b"retry-after: 1"
 )
 _TOO_SLOW = _answer(b"408 Request Timeout", b"the request's head took too long to arrive")
-_LINGER_SECONDS = 1.0  # how long a refused connection may read on before it is closed
 _MAX_LINGERING = 64  # refused connections waiting for their client to close
 _RESERVED_FDS = _MAX_LINGERING + 32  # lingering ones, the listening socket, logs, the loop
 _LOG_EVERY = 10.0
@@ -86,10 +87,11 @@ def _client(transport: asyncio.BaseTransport) -> _Client | None:
 
 
 class _Connection:
-    __slots__ = ("heard", "transport", "waiting_since")
+    __slots__ = ("closer", "heard", "transport", "waiting_since")
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self.transport = transport
+        self.closer: asyncio.Transport = transport  # closes gently, once the protocol has it
         self.waiting_since: float | None = time.monotonic()  # None: a request is under way
         self.heard = False  # whether bytes came since waiting_since
 
@@ -104,6 +106,8 @@ class ConnectionGuard:
 
     def __init__(self, *, max_connections: int, head_timeout: float) -> None:
         self.max_connections = max_connections
+        self.stopping = False
+        """Set when the server stops: connections then close at once, without lingering."""
         self._head_timeout = head_timeout
         self._open: dict[_Client, _Connection] = {}
         self._lingering: set[asyncio.Transport] = set()
@@ -207,7 +211,7 @@ class ConnectionGuard:
             transport.abort()
             return
         self._lingering.add(transport)
-        asyncio.get_running_loop().call_later(_LINGER_SECONDS, transport.abort)
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.abort)
 
     def _sweep(self) -> None:
         now = time.monotonic()
@@ -218,9 +222,11 @@ class ConnectionGuard:
         ]
         for connection in late:
             connection.waiting_since = None
-            if connection.heard:
-                connection.transport.write(_TOO_SLOW)
-            connection.transport.close()
+            if connection.heard:  # it may be sending still: answer, and close gently
+                connection.closer.write(_TOO_SLOW)
+                connection.closer.close()
+            else:
+                connection.transport.close()
         period = min(1.0, self._head_timeout / 4)
         self._sweeper = asyncio.get_running_loop().call_later(period, self._sweep)
 
@@ -234,6 +240,7 @@ class _GuardedProtocol(asyncio.Protocol):
         self._inner: asyncio.Protocol | None = None
         self._connection: _Connection | None = None
         self._transport: asyncio.Transport | None = None
+        self._gentle: LingeringTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -242,18 +249,28 @@ class _GuardedProtocol(asyncio.Protocol):
         if not served:
             return
         self._inner = self._make_inner()
-        self._inner.connection_made(transport)
+        if self._connection is None:
+            self._inner.connection_made(transport)
+            return
+        self._gentle = LingeringTransport(transport, self._client_may_send)
+        self._connection.closer = self._gentle
+        self._inner.connection_made(self._gentle)
+
+    def _client_may_send(self) -> bool:
+        connection = self._connection
+        busy = connection is not None and (connection.waiting_since is None or connection.heard)
+        return busy and not self._guard.stopping
 
     def data_received(self, data: bytes) -> None:
-        if self._inner is None:
-            return  # refused: read and drop the request
+        if self._inner is None or (self._gentle is not None and self._gentle.closing):
+            return  # refused, or closing: read and drop what the client still sends
         if self._connection is not None and self._connection.waiting_since is not None:
             self._connection.heard = True
         self._inner.data_received(data)
 
     def eof_received(self) -> bool | None:
-        if self._inner is None:
-            return False  # refused, and the client is done: close
+        if self._inner is None or (self._gentle is not None and self._gentle.closing):
+            return False  # the client is done too: close
         return self._inner.eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
