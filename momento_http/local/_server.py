@@ -19,6 +19,7 @@ from momento_http.local._auth import ALL_PERMISSIONS, Permission, TokenAuthority
 from momento_http.local._connections import ConnectionGuard, default_max_connections
 from momento_http.local._fault_injector import FaultInjector
 from momento_http.local._faults import Fault
+from momento_http.local._held_polls import WAIT_STEP, HeldPollsWait
 from momento_http.local._settings import DEFAULT_CACHE, Settings
 from momento_http.local._uvicorn import listen, uvicorn_server
 
@@ -156,6 +157,68 @@ class LocalServer:
     def fault_hits(self) -> dict[str, int]:
         """How many requests each kind of fault has hit, such as `{"status 503": 12}`."""
         return dict(self._faults.hits)
+
+    def held_polls(self, cache: str, topic: str) -> int:
+        """How many polls of the topic the server holds now, waiting for a message.
+
+        A poll stops counting when it is answered, or when the server notices that its
+        client went away.
+        """
+        return self._app.topics.held_polls(cache, topic)
+
+    async def wait_for_subscribers(
+        self,
+        cache: str,
+        topic: str,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the sync twin takes the same arguments
+    ) -> None:
+        """Wait until the server holds at least `count` polls of the topic.
+
+        A subscriber's poll reaches the server a moment after it subscribes; a test that
+        publishes before then may see its message missed. Waiting here first makes the
+        start deterministic:
+
+            async with client.subscribe("cache", "topic") as subscription:
+                next_event = asyncio.create_task(anext(subscription))
+                await server.wait_for_subscribers("cache", "topic")
+                await client.publish("cache", "topic", "hello")
+
+        Works from asyncio and trio; `wait_for_subscribers_sync` is the same for
+        synchronous code. It looks at the count every few milliseconds.
+
+        Args:
+            cache: The cache the topic is in.
+            topic: The topic.
+            count: How many held polls to wait for.
+            timeout: Seconds to wait at most.
+
+        Raises:
+            TimeoutError: Fewer than `count` polls were held when `timeout` passed; the
+                message names the topic and how many were held.
+            RuntimeError: The server is not running.
+        """
+        wait = self._wait_for(cache, topic, count, timeout)
+        while not wait.done():  # noqa: ASYNC110 - see WAIT_STEP
+            await anyio.sleep(WAIT_STEP)
+
+    def wait_for_subscribers_sync(
+        self, cache: str, topic: str, count: int = 1, timeout: float = 5.0
+    ) -> None:
+        """`wait_for_subscribers`, blocking the calling thread: for synchronous code.
+
+        Raises:
+            TimeoutError: Fewer than `count` polls were held when `timeout` passed.
+            RuntimeError: The server is not running.
+        """
+        wait = self._wait_for(cache, topic, count, timeout)
+        while not wait.done():
+            time.sleep(WAIT_STEP)
+
+    def _wait_for(self, cache: str, topic: str, count: int, timeout: float) -> HeldPollsWait:
+        if self._uvicorn is None:
+            raise RuntimeError("the local server is not running")
+        return HeldPollsWait(lambda: self.held_polls(cache, topic), cache, topic, count, timeout)
 
     def _bind(self) -> tuple[uvicorn.Server, socket.socket]:
         """Listen on the socket and make the uvicorn server that will serve it."""

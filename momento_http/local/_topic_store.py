@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ class TopicStore:
     gives back topics with no poll waiting (least recently used first), and as a last
     resort the oldest messages of the topic being published to, then of the others.
 
-    Not thread-safe: the server's event loop is its only user.
+    Not thread-safe, but for `held_polls`: the server's event loop is its only user.
 
     Args:
         budget: The memory budget shared with the cache items.
@@ -125,10 +126,17 @@ class TopicStore:
         self._new_page = new_page
         self._idle: OrderedDict[_Name, _Topic] = OrderedDict()  # no poll waiting; oldest first
         self._held: dict[_Name, _Topic] = {}  # a poll waiting
+        self._held_lock = threading.Lock()  # `held_polls` reads `_held` from other threads
         self._closed = False
 
     def __len__(self) -> int:
         return len(self._idle) + len(self._held)
+
+    def held_polls(self, cache: str, topic: str) -> int:
+        """How many polls are waiting on this topic now; safe from any thread."""
+        with self._held_lock:
+            found = self._held.get((cache, topic))
+            return found.pollers if found is not None else 0
 
     def _topic(self, cache: str, topic: str) -> _Topic:
         now = self._clock()
@@ -252,16 +260,18 @@ class TopicStore:
         return [Heartbeat()] if heartbeat is not None and heartbeat <= hold else []
 
     def _hold(self, state: _Topic) -> None:
-        if not state.pollers:
-            del self._idle[state.name]
-            self._held[state.name] = state
-        state.pollers += 1
+        with self._held_lock:
+            if not state.pollers:
+                del self._idle[state.name]
+                self._held[state.name] = state
+            state.pollers += 1
 
     def _release(self, state: _Topic) -> None:
-        state.pollers -= 1
-        if not state.pollers:
-            del self._held[state.name]
-            self._idle[state.name] = state  # the most recently used
+        with self._held_lock:
+            state.pollers -= 1
+            if not state.pollers:
+                del self._held[state.name]
+                self._idle[state.name] = state  # the most recently used
         state.last_used = self._clock()
         if not state.pollers and state.published is not None:
             self._drop_event(state)  # no one waits on it
