@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import anyio
 
-from momento_http import MomentoClient, PermissionDeniedError, ServerError
+from momento_http import MomentoClient, PermissionDeniedError, ServerError, TopicEvent
 from momento_http.local import CachePermission, CacheRole, Fault, LocalServer, Settings
 
 
 async def main() -> None:
-    """Start a server, use a read-only key, then make the server fail on purpose."""
+    """Start a server, use a read-only key, make it fail on purpose, await a subscriber."""
     settings = Settings(max_ttl_seconds=600)  # every limit and topic behaviour is a setting
     async with LocalServer(caches=["menu"], settings=settings) as server:
         print(f"serving at {server.base_url}")
@@ -33,6 +33,23 @@ async def main() -> None:
             except ServerError as error:
                 print(f"without retries: {error.status_code} {error.message}")
         print(f"faults served: {server.fault_hits}")
+
+        # A test that publishes before its subscriber listens may see the message go to
+        # no one: wait until the server holds the subscriber's poll, then publish.
+        async with (
+            MomentoClient(server.api_key, base_url=server.base_url) as client,
+            client.subscribe("menu", "specials") as subscription,
+        ):
+            received: list[TopicEvent] = []
+
+            async def receive_one() -> None:
+                received.append(await anext(subscription))
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(receive_one)
+                await server.wait_for_subscribers("menu", "specials")
+                await client.publish("menu", "specials", "soup of the day")
+            print(f"the subscriber heard: {received[0]}")
 
 
 if __name__ == "__main__":

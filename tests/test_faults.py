@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
+import anyio
 import httpx
 import pytest
-from conftest import CACHE, local_cli, local_cli_refusal, unique
+from conftest import CACHE, FakeClock, local_cli, local_cli_refusal, unique
 
 from momento_http import MomentoClient, MomentoConnectionError, RetryPolicy, TopicItem
-from momento_http.local import Fault, LocalServer
+from momento_http.local import Fault, LocalServer, Settings
 
 
 @pytest.fixture
@@ -19,6 +21,10 @@ async def http(server: LocalServer) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"authorization": server.api_key}
     async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as raw:
         yield raw
+
+
+def auth(server: LocalServer) -> dict[str, str]:
+    return {"authorization": server.api_key}
 
 
 @pytest.mark.parametrize("disconnect", ["before_response", "mid_body"])
@@ -119,14 +125,39 @@ async def test_a_header_arms_a_rule_that_can_hit_its_own_request(
         ('{"status": 503, "count": 0}', "at least 1"),
         ('{"status": 503, "probability": 0}', "probability"),
         ('{"status": 503, "method": "PATCH"}', "method"),
-        ('{"status": 503, "method": 5}', "malformed fault rule"),
+        ('{"status": 503, "method": 5}', "method must be one of"),
+        ('{"status": 503, "method": []}', "method must be one of"),
         ("{}", "needs a status"),
         ('{"status": 503, "retry_after": -1}', "retry_after"),
+        ('{"status": 503, "retry_after": Infinity}', "retry_after must be a finite"),
+        ('{"status": 503, "retry_after": 1e9}', "retry_after"),
         ('{"status": 200, "content_type": "text/\\u00fc"}', "printable ASCII"),
         ('{"status": 200, "content_type": "a\\nb"}', "printable ASCII"),
+        ('{"status": 200, "content_type": 5}', "printable ASCII"),
+        # The issue's rules: each made the server hang, loop for ever, or fail.
+        ('{"delay": Infinity}', "delay must be a finite"),
+        ('{"delay": NaN}', "delay must be a finite"),
+        ('{"delay": 301}', "up to 300"),
+        ('{"delay": "1"}', "delay must be"),
+        ('{"status": 503, "count": 1.5}', "count must be a whole number"),
+        ('{"status": 503, "count": 2.0}', "count must be a whole number"),
+        ('{"status": 503, "count": true}', "count must be a whole number"),
+        ('{"status": 503, "message": 5}', "message must be a string"),
+        ('{"status": 200.5}', "status must be a whole number"),
+        ('{"status": "503"}', "status must be a whole number"),
+        ('{"status": true}', "status must be a whole number"),
+        ('{"status": 503, "probability": 1.5}', "probability must be"),
+        ('{"status": 503, "probability": NaN}', "probability must be"),
+        ('{"status": 503, "probability": "0.5"}', "probability must be"),
+        ('{"status": 503, "cache": 5}', "cache must be"),
+        ('{"status": 503, "cache": ""}', "cache must be"),
+        ('{"status": 503, "topic": ["t"]}', "topic must be"),
+        ('{"disconnect": 5}', "disconnect must be"),
+        ('{"status": 503, "count": 1' + "0" * 5000 + "}", "JSON object"),
+        ("[" * 5000 + "]" * 5000, "JSON object"),  # deeper than the parser recurses
     ],
 )
-async def test_a_malformed_rule_in_a_header_is_a_400(
+async def test_a_malformed_rule_in_a_header_is_a_400_naming_the_field(
     faulty: LocalServer, http: httpx.AsyncClient, rule: str, complaint: str
 ) -> None:
     response = await http.get(
@@ -134,6 +165,180 @@ async def test_a_malformed_rule_in_a_header_is_a_400(
     )
     assert response.status_code == 400
     assert complaint in response.text
+    assert response.text.startswith("x-momento-local-fault: ")
+    # Nothing was armed: the next request is served.
+    assert (await http.get(f"/cache/{CACHE}", params={"key": "k"})).status_code == 404
+    assert faulty.fault_hits == {}
+
+
+@pytest.mark.parametrize(
+    ("rule", "complaint"),
+    [
+        ({"delay": float("inf")}, "delay must be a finite"),
+        ({"status": 503, "count": 1.5}, "count must be a whole number"),
+        ({"status": 503, "message": 5}, "message must be a string"),
+        ({"status": 503.0}, "status must be a whole number"),
+        ({"status": 503, "probability": 0}, "probability must be"),
+    ],
+)
+def test_rules_made_in_process_are_checked_the_same(rule: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        Fault(**rule)
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token", "forged"])
+async def test_a_header_rule_without_a_valid_token_arms_nothing(
+    faulty: LocalServer, http: httpx.AsyncClient, token: str
+) -> None:
+    if token == "forged":  # the server's own header, a payload that is not even ASCII
+        token = faulty.api_key.split(".")[0] + ".\u00e9.abc"
+    rule = json.dumps({"status": 418, "count": None})
+    query = f"key=k&token={quote(token)}" if token else "key=k"
+    status = await raw_status(faulty, f"/cache/{CACHE}?{query}", {"x-momento-local-fault": rule})
+    assert status == 401
+    assert (await http.get(f"/cache/{CACHE}", params={"key": "k"})).status_code == 404
+    assert faulty.fault_hits == {}
+
+
+async def raw_status(server: LocalServer, target: str, headers: dict[str, str]) -> int:
+    """A GET over a plain socket, so no client library logs the token in its URL."""
+    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
+    lines = [f"GET {target} HTTP/1.1", f"host: {host}", "connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        await stream.send(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        with anyio.fail_after(5):
+            while b"\r\n" not in answer:
+                answer += await stream.receive()
+    return int(answer.split(b" ", 2)[1])
+
+
+async def test_a_header_rule_with_an_expired_token_arms_nothing(
+    clocked_server: LocalServer, clock: FakeClock
+) -> None:
+    expired = clocked_server.mint_api_key(expires_in=10)
+    clock.advance(10)
+    rule = json.dumps({"status": 418, "count": None})
+    async with httpx.AsyncClient(base_url=clocked_server.base_url) as raw:
+        refused = await raw.get(
+            f"/cache/{CACHE}",
+            params={"key": "k"},
+            headers={"authorization": expired, "x-momento-local-fault": rule},
+        )
+        served = await raw.get(
+            f"/cache/{CACHE}",
+            params={"key": "k"},
+            headers={"authorization": clocked_server.api_key},
+        )
+    assert (refused.status_code, served.status_code) == (401, 404)
+
+
+async def test_a_header_rule_with_a_token_in_the_query_is_armed(faulty: LocalServer) -> None:
+    rule = json.dumps({"status": 418, "method": "GET", "cache": CACHE, "count": 1})
+    target = f"/cache/{CACHE}?key=k&token={quote(faulty.api_key)}"
+    assert await raw_status(faulty, target, {"x-momento-local-fault": rule}) == 418
+
+
+async def test_header_rules_can_be_turned_off() -> None:
+    settings = Settings(header_faults=False)
+    async with (
+        LocalServer([CACHE], settings=settings) as server,
+        httpx.AsyncClient(base_url=server.base_url, headers=auth(server)) as raw,
+    ):
+        rule = json.dumps({"status": 418, "count": None})
+        refused = await raw.get(
+            f"/cache/{CACHE}", params={"key": "k"}, headers={"x-momento-local-fault": rule}
+        )
+        served = await raw.get(f"/cache/{CACHE}", params={"key": "k"})
+        server.inject_fault(Fault(503))  # rules in process still work
+        injected = await raw.get(f"/cache/{CACHE}", params={"key": "k"})
+    assert refused.status_code == 400
+    assert "x-momento-local-fault" in refused.text
+    assert (served.status_code, injected.status_code) == (404, 503)
+
+
+def test_header_rules_can_be_turned_off_on_the_command_line() -> None:
+    rule = json.dumps({"status": 418})
+    with local_cli("--token", "t", "--no-header-faults") as (base_url, _):
+        response = httpx.get(
+            f"{base_url}/cache/default-cache",
+            params={"key": "k"},
+            headers={"authorization": "t", "x-momento-local-fault": rule},
+        )
+    assert response.status_code == 400
+
+
+async def test_armed_rules_are_capped() -> None:
+    async with (
+        LocalServer([CACHE], settings=Settings(max_fault_rules=3)) as server,
+        httpx.AsyncClient(base_url=server.base_url, headers=auth(server)) as raw,
+    ):
+
+        async def arm(index: int) -> httpx.Response:
+            rule = json.dumps({"status": 418, "cache": f"elsewhere-{index}", "count": None})
+            return await raw.get(
+                f"/cache/{CACHE}", params={"key": "k"}, headers={"x-momento-local-fault": rule}
+            )
+
+        statuses = [(await arm(index)).status_code for index in range(3)]
+        over = await arm(3)
+        with pytest.raises(ValueError, match="3 fault rules are armed"):
+            server.inject_fault(Fault(503))
+        server.clear_faults()
+        again = await arm(4)
+    assert statuses == [404, 404, 404]  # armed; they match other caches only
+    assert over.status_code == 429
+    assert "3 fault rules are armed, the most this server keeps" in over.text
+    assert again.status_code == 404
+
+
+async def test_rules_apply_in_the_order_they_were_added_whatever_they_match(
+    faulty: LocalServer, http: httpx.AsyncClient
+) -> None:
+    key = unique("ordered")
+    faulty.inject_fault(Fault(501, cache=CACHE, method="GET", count=1))
+    faulty.inject_fault(Fault(502, count=1))  # matches everything
+    faulty.inject_fault(Fault(503, method="GET", count=1))
+    for index in range(300):  # rules that never match, all looked past
+        faulty.inject_fault(Fault(418, cache=f"elsewhere-{index}", count=None))
+    statuses = [
+        (await http.get(f"/cache/{CACHE}", params={"key": key})).status_code for _ in range(4)
+    ]
+    assert statuses == [501, 502, 503, 404]
+
+
+async def test_a_rule_that_misses_its_draw_lets_a_later_rule_hit() -> None:
+    async with LocalServer([CACHE], fault_seed=1) as seeded:
+        seeded.inject_fault(Fault(500, count=None, probability=0.5, method="GET"))
+        seeded.inject_fault(Fault(503, count=None, cache=CACHE))
+        headers = {"authorization": seeded.api_key}
+        async with httpx.AsyncClient(base_url=seeded.base_url, headers=headers) as raw:
+            statuses = {
+                (await raw.get(f"/cache/{CACHE}", params={"key": "k"})).status_code
+                for _ in range(40)
+            }
+    assert statuses == {500, 503}
+
+
+@pytest.mark.parametrize("status", [204, 304])
+async def test_a_fault_status_that_takes_no_body_is_answered_cleanly(
+    faulty: LocalServer, http: httpx.AsyncClient, status: int
+) -> None:
+    rule = json.dumps({"status": status, "message": "a body it cannot carry"})
+    response = await http.get(
+        f"/cache/{CACHE}", params={"key": "k"}, headers={"x-momento-local-fault": rule}
+    )
+    assert (response.status_code, response.content) == (status, b"")
+    # The connection is still good for the next request.
+    assert (await http.get(f"/cache/{CACHE}", params={"key": "k"})).status_code == 404
+
+
+async def test_retry_after_is_plain_seconds(faulty: LocalServer, http: httpx.AsyncClient) -> None:
+    for seconds, shown in ((2, "2"), (0.5, "0.5"), (1e-7, "0")):
+        faulty.inject_fault(Fault(429, retry_after=seconds))
+        response = await http.get(f"/cache/{CACHE}", params={"key": "k"})
+        assert response.headers["retry-after"] == shown
 
 
 def test_rules_from_the_command_line() -> None:
@@ -147,6 +352,7 @@ def test_rules_from_the_command_line() -> None:
 
 def test_a_malformed_rule_on_the_command_line_is_refused() -> None:
     assert "from 200 to 599" in local_cli_refusal("--fault", '{"status": 5}')
+    assert "delay must be a finite" in local_cli_refusal("--fault", '{"delay": Infinity}')
 
 
 def test_rules_are_plain_values() -> None:

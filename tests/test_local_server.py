@@ -20,6 +20,7 @@ from momento_http.local import (
     TopicPermission,
     TopicRole,
 )
+from momento_http.local._cache_store import item_size
 
 
 @pytest.fixture
@@ -74,6 +75,22 @@ async def test_a_forged_token_is_a_401(server: LocalServer, http: httpx.AsyncCli
     forged = f"{header}.{payload}.{base64.urlsafe_b64encode(b'x' * 32).decode().rstrip('=')}"
     response = await http.get(f"/cache/{CACHE}", params={"key": "k"}, headers=auth(forged))
     assert response.status_code == 401
+
+
+async def test_a_token_that_is_not_ascii_is_a_401(
+    server: LocalServer, http: httpx.AsyncClient
+) -> None:
+    own_header = server.api_key.split(".")[0]
+    in_query = await http.get(
+        f"/cache/{CACHE}", params={"key": "k", "token": f"{own_header}.\u00e9.abc"}
+    )
+    in_header = await http.get(
+        f"/cache/{CACHE}",
+        params={"key": "k"},
+        headers=[(b"authorization", f"{own_header}.\u00e9.abc".encode("latin-1"))],
+    )
+    assert (in_query.status_code, in_header.status_code) == (401, 401)
+    assert in_query.text == "the token is not one this server issued"
 
 
 async def test_a_token_from_another_server_is_a_401(http: httpx.AsyncClient) -> None:
@@ -298,7 +315,7 @@ async def test_wrong_method_is_a_405(server: LocalServer, http: httpx.AsyncClien
 
 
 async def test_least_recently_used_items_are_evicted_past_the_memory_budget() -> None:
-    settings = Settings(max_memory_bytes=1000)
+    settings = Settings(max_memory_bytes=3 * item_size(b"a", b"x" * 299))  # three items
     async with (
         LocalServer([CACHE], settings=settings) as server,
         httpx.AsyncClient(base_url=server.base_url, headers=auth(server.api_key)) as http,
@@ -313,15 +330,15 @@ async def test_least_recently_used_items_are_evicted_past_the_memory_budget() ->
             response = await http.get(f"/cache/{CACHE}", params={"key": key})
             return response.status_code == 200
 
-        for key in ("a", "b", "c"):  # 3 x 300 bytes: all fit
+        for key in ("a", "b", "c"):  # all fit
             await put(key)
         assert await present("a")  # "a" is now the most recently used
-        await put("d")  # 1,200 bytes: "b", the least recently used, goes
+        await put("d")  # one too many: "b", the least recently used, goes
         assert [await present(k) for k in "abcd"] == [True, False, True, True]
 
 
 async def test_expired_items_make_room_before_live_ones_are_evicted(clock: FakeClock) -> None:
-    settings = Settings(max_memory_bytes=1000)
+    settings = Settings(max_memory_bytes=3 * item_size(b"long-1", b"x" * 290))
     async with (
         LocalServer([CACHE], settings=settings, clock=clock) as server,
         httpx.AsyncClient(base_url=server.base_url, headers=auth(server.api_key)) as http,
@@ -413,6 +430,57 @@ async def test_a_poll_older_than_the_ring_starts_with_a_discontinuity() -> None:
         assert gap == {"last_topic_sequence": 1, "new_topic_sequence": 4, "new_sequence_page": page}
         assert [entry["item"]["topic_sequence_number"] for entry in items[1:]] == [4, 5, 6, 7, 8]
         assert [entry["item"]["value"]["text"] for entry in items[1:]] == ["4", "5", "6", "7", "8"]
+
+
+async def first_page(http: httpx.AsyncClient, token: str, topic: str) -> int:
+    await http.post(f"/topics/{CACHE}/{topic}", headers=auth(token), content=b"m")
+    items = await poll(http, token, topic, 1)
+    page: int = items[-1]["item"]["sequence_page"]
+    assert 0 < page <= 2**31 - 1  # a signed 32-bit integer, as clients may read it
+    return page
+
+
+async def test_pages_fit_in_32_bits_and_differ_between_instances_of_one_second(
+    clock: FakeClock,
+) -> None:
+    settings = Settings(topic_idle_seconds=0.001, poll_hold_seconds=0.1)
+    async with (
+        LocalServer([CACHE], settings=settings, clock=clock) as server,
+        httpx.AsyncClient(base_url=server.base_url) as http,
+    ):
+        first = await first_page(http, server.api_key, "reborn")
+        other = await first_page(http, server.api_key, "other")
+        clock.advance(0.01)  # still the same second; "reborn" is idle and goes
+        second = await first_page(http, server.api_key, "reborn")
+        # A subscriber still on the first instance hears of the new one.
+        response = await http.get(
+            f"/topics/{CACHE}/reborn",
+            params={"sequence_number": 2, "sequence_page": first},
+            headers=auth(server.api_key),
+        )
+    assert len({first, other, second}) == 3
+    gap = response.json()["items"][0]["discontinuity"]
+    assert gap == {"last_topic_sequence": 1, "new_topic_sequence": 1, "new_sequence_page": second}
+
+
+async def test_two_servers_on_the_same_fake_clock_give_different_pages() -> None:
+    pages = []
+    for _ in range(2):  # one after the other, as a test suite restarts its server
+        async with (
+            LocalServer([CACHE], clock=FakeClock(1_800_000_000.0)) as server,
+            httpx.AsyncClient(base_url=server.base_url) as http,
+        ):
+            pages.append(await first_page(http, server.api_key, "same-name"))
+    assert pages[0] != pages[1]
+
+
+async def test_pages_stay_within_32_bits_on_a_clock_past_2038() -> None:
+    async with (
+        LocalServer([CACHE], clock=FakeClock(2.0**31 + 5)) as server,
+        httpx.AsyncClient(base_url=server.base_url) as http,
+    ):
+        pages = {await first_page(http, server.api_key, f"after-2038-{n}") for n in range(3)}
+    assert len(pages) == 3
 
 
 async def test_a_quiet_poll_is_answered_with_no_items(

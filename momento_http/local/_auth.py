@@ -231,7 +231,8 @@ class TokenAuthority:
         """Check a token's signature and read its claims; raise TokenError if they fail."""
         header, _, rest = token.partition(".")
         payload, _, signature = rest.partition(".")
-        if header != _HEADER or not payload or not signature:
+        # Every token this server mints is ASCII; anything else cannot even be signed.
+        if header != _HEADER or not payload or not signature or not token.isascii():
             raise TokenError("the token is not one this server issued")
         expected = self._sign(f"{header}.{payload}")
         if not hmac.compare_digest(_unb64url(signature), expected):

@@ -13,6 +13,7 @@ from momento_http.local._settings import DEFAULT_CACHE, Settings
 __all__ = ["main"]
 
 _DEFAULTS = Settings()
+_UNSET = {"max_connections": "as many as the open-file limit allows"}  # what None means
 
 
 def _fault_rule(text: str) -> Fault:
@@ -52,11 +53,12 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     for field in fields(Settings):
         default = getattr(_DEFAULTS, field.name)
         flag = "--" + field.name.replace("_", "-")
-        if field.type == "bool":
-            settings.add_argument(flag, action="store_true")
+        if field.type == "bool":  # --extra-fields / --no-extra-fields
+            settings.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
         else:
-            kind = int if field.type == "int" else float
-            settings.add_argument(flag, type=kind, default=default, help=f"(default {default})")
+            kind = int if field.type.startswith("int") else float
+            shown = _UNSET.get(field.name, "unset") if default is None else default
+            settings.add_argument(flag, type=kind, default=default, help=f"(default {shown})")
     return parser
 
 

@@ -1,18 +1,46 @@
-"""Fault rules: make matching requests stall, fail, drop, or answer what you choose."""
+"""Fault rules: make matching requests stall, fail, drop, or answer what you choose.
+
+Every rule is checked field by field however it arrives (in process, `--fault`, or the
+`x-momento-local-fault` header), so a rule the server accepts can always be carried out:
+no rule can make it hang for ever, fail, or run for ever by accident.
+"""
 
 from __future__ import annotations
 
 import json
-import random
-import threading
+import math
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
-__all__ = ["Disconnect", "Fault", "FaultInjector"]
+__all__ = ["MAX_DELAY_SECONDS", "MAX_RETRY_AFTER_SECONDS", "Disconnect", "Fault"]
 
 Disconnect = Literal["before_response", "mid_body"]
 
+MAX_DELAY_SECONDS = 300.0
+"""The longest `delay` a rule may ask for: past any client's timeout, short of a hang."""
+
+MAX_RETRY_AFTER_SECONDS = 86_400.0
+"""The largest `retry_after` a rule may ask for (a day)."""
+
 _METHODS = frozenset({"GET", "PUT", "DELETE", "POST"})
+_DISCONNECTS = ("before_response", "mid_body")
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_seconds(name: str, value: object, high: float) -> None:
+    if not (_is_number(value) and math.isfinite(value) and 0 <= value <= high):
+        raise ValueError(
+            f"{name} must be a finite, non-negative number of seconds up to {high:g}, "
+            f"not {value!r:.40}"
+        )
+
+
+def _check_name(name: str, value: object) -> None:
+    if value is not None and not (isinstance(value, str) and value):
+        raise ValueError(f"{name} must be a non-empty string or null, not {value!r:.40}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,17 +55,23 @@ class Fault:
       the client may give up before it hears so. With a status, wait before answering.
 
     Attributes:
-        status: The HTTP status to answer with, or None to serve the request.
+        status: The HTTP status to answer with (200 to 599), or None to serve the request.
+            A 204 or 304 carries no body.
         message: The response body, with `status`.
-        content_type: The response's `Content-Type`, with `status`.
-        retry_after: Seconds for a `Retry-After` header, with `status`.
+        content_type: The response's `Content-Type`, with `status`: printable ASCII.
+        retry_after: Seconds for a `Retry-After` header, with `status`: 0 to 86,400.
         disconnect: Cut the connection before the answer or mid-body.
-        delay: Seconds to hold the answer back.
+        delay: Seconds to hold the answer back: 0 to 300.
         method: Match only this HTTP method (any when None).
         cache: Match only requests naming this cache (any when None).
         topic: Match only requests naming this topic (any when None).
-        count: How many requests the rule applies to before it is spent; None for all.
-        probability: The chance that a matching request is hit; a miss spends no use.
+        count: How many requests the rule applies to before it is spent (a whole number,
+            1 or more); None for all.
+        probability: The chance that a matching request is hit, above 0 and at most 1; a
+            miss spends no use.
+
+    Raises:
+        ValueError: A field has the wrong type or is out of range; the message names it.
     """
 
     status: int | None = None
@@ -53,51 +87,73 @@ class Fault:
     probability: float = 1.0
 
     def __post_init__(self) -> None:
+        self._check_answer()
+        self._check_matching()
         if self.status is None and self.disconnect is None and not self.delay:
             raise ValueError("a fault needs a status, a disconnect, or a delay")
         if self.status is not None and self.disconnect is not None:
             raise ValueError("a fault answers with a status or disconnects, not both")
-        if self.status is not None and not 200 <= self.status <= 599:  # noqa: PLR2004
-            raise ValueError(f"a fault's status must be from 200 to 599, not {self.status}")
-        if self.disconnect not in (None, "before_response", "mid_body"):
+
+    def _check_answer(self) -> None:
+        status = self.status
+        if status is not None and not (
+            isinstance(status, int) and not isinstance(status, bool) and 200 <= status <= 599  # noqa: PLR2004
+        ):
+            raise ValueError(f"status must be a whole number from 200 to 599, not {status!r:.40}")
+        if not isinstance(self.message, str | bytes):
+            raise ValueError(f"message must be a string, not {self.message!r:.40}")  # noqa: TRY004
+        content_type = self.content_type
+        if not (
+            isinstance(content_type, str) and content_type.isascii() and content_type.isprintable()
+        ):
+            raise ValueError("content_type must be printable ASCII")
+        if self.retry_after is not None:
+            _check_seconds("retry_after", self.retry_after, MAX_RETRY_AFTER_SECONDS)
+        if self.disconnect is not None and self.disconnect not in _DISCONNECTS:
             raise ValueError("disconnect must be 'before_response' or 'mid_body'")
-        if not self.delay >= 0:
-            raise ValueError("a fault's delay must be a non-negative number of seconds")
-        if self.retry_after is not None and not self.retry_after >= 0:
-            raise ValueError("a fault's retry_after must be a non-negative number of seconds")
-        if not (self.content_type.isascii() and self.content_type.isprintable()):
-            raise ValueError("a fault's content_type must be printable ASCII")
-        if self.count is not None and self.count < 1:
-            raise ValueError("a fault's count must be at least 1, or None for every request")
-        if not 0 < self.probability <= 1:
-            raise ValueError("a fault's probability must be above 0 and at most 1")
+        _check_seconds("delay", self.delay, MAX_DELAY_SECONDS)
+
+    def _check_matching(self) -> None:
         if self.method is not None:
-            object.__setattr__(self, "method", self.method.upper())
-            if self.method not in _METHODS:
-                raise ValueError(f"a fault's method must be one of {sorted(_METHODS)}")
+            method = self.method.upper() if isinstance(self.method, str) else None
+            if method not in _METHODS:
+                raise ValueError(f"method must be one of {sorted(_METHODS)} or null")
+            object.__setattr__(self, "method", method)
+        _check_name("cache", self.cache)
+        _check_name("topic", self.topic)
+        count = self.count
+        if count is not None and not (
+            isinstance(count, int) and not isinstance(count, bool) and count >= 1
+        ):
+            raise ValueError(
+                f"count must be a whole number, at least 1, or null for every request; "
+                f"not {count!r:.40}"
+            )
+        probability = self.probability
+        if not (_is_number(probability) and math.isfinite(probability) and 0 < probability <= 1):
+            raise ValueError(
+                f"probability must be a number above 0 and at most 1, not {probability!r:.40}"
+            )
 
     @classmethod
     def from_json(cls, text: str) -> Fault:
         """Read a rule written as a JSON object of the attributes, e.g. `{"status": 503}`.
 
         Raises:
-            ValueError: The text is not such an object, or the rule is malformed.
+            ValueError: The text is not such an object, or the rule is malformed; the
+                message names the field at fault.
         """
         try:
             spec: Any = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValueError("a fault rule must be a JSON object") from None
         if not isinstance(spec, dict):
             raise ValueError("a fault rule must be a JSON object")  # noqa: TRY004 - bad text
-
         known = {field.name for field in fields(cls)}
         unknown = sorted(set(spec) - known)
         if unknown:
             raise ValueError(f"unknown fault attributes: {', '.join(unknown)}")
-        try:
-            return cls(**spec)
-        except (TypeError, AttributeError) as error:  # a value of the wrong JSON type
-            raise ValueError(f"a malformed fault rule: {error}") from None
+        return cls(**spec)
 
     @property
     def body(self) -> bytes:
@@ -112,62 +168,11 @@ class Fault:
             and self.topic in (None, topic)
         )
 
-
-@dataclass(slots=True)
-class _Armed:
-    fault: Fault
-    remaining: int | None
-
-
-class FaultInjector:
-    """Rules added from any thread, taken by the server as requests arrive.
-
-    Args:
-        seed: Seeds the draws of rules with a probability, for repeatable runs.
-    """
-
-    def __init__(self, seed: int | None = None) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[_Armed] = []
-        self._random = random.Random(seed)  # noqa: S311 - chaos, not cryptography
-        self.hits: dict[str, int] = {}
-        """How many requests each kind of fault has hit, by kind."""
-
-    def add(self, fault: Fault) -> None:
-        """Arm a rule; rules are tried in the order they were added."""
-        with self._lock:
-            self._rules.append(_Armed(fault, fault.count))
-
-    def clear(self) -> None:
-        """Disarm every rule and forget the counts."""
-        with self._lock:
-            self._rules.clear()
-            self.hits.clear()
-
-    def take(self, method: str, cache: str, topic: str | None) -> Fault | None:
-        """The first armed rule that hits this request, spending one of its uses."""
-        if not self._rules:
-            return None
-        with self._lock:
-            for index, armed in enumerate(self._rules):
-                fault = armed.fault
-                if not fault.matches(method, cache, topic):
-                    continue
-                if fault.probability < 1 and self._random.random() >= fault.probability:
-                    continue
-                if armed.remaining is not None:
-                    armed.remaining -= 1
-                    if not armed.remaining:
-                        del self._rules[index]
-                kind = _kind(fault)
-                self.hits[kind] = self.hits.get(kind, 0) + 1
-                return fault
-        return None
-
-
-def _kind(fault: Fault) -> str:
-    if fault.disconnect is not None:
-        return f"disconnect {fault.disconnect}"
-    if fault.status is not None:
-        return f"status {fault.status}"
-    return "stall"
+    @property
+    def kind(self) -> str:
+        """What the rule does, as `fault_hits` counts it: `"status 503"`, `"stall"`, …."""
+        if self.disconnect is not None:
+            return f"disconnect {self.disconnect}"
+        if self.status is not None:
+            return f"status {self.status}"
+        return "stall"

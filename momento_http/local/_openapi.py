@@ -20,7 +20,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         403: "The token does not grant this operation.",
         404: "`Cache Not Found`, or for a cache read `Key Not Found`.",
         405: "The path does not take this method.",
-        413: "The item or message is over the size limit.",
+        408: "The request's body took too long to arrive.",
+        413: "The item or message is over the size limit, or the server's memory budget.",
         429: "An account limit was exceeded.",
         500: "The server failed.",
     }
@@ -136,7 +137,7 @@ def openapi_document(caches: list[str]) -> dict[str, Any]:
                     "requestBody": {"required": False, "content": _BINARY},
                     "responses": {
                         "204": {"description": "Stored."},
-                        **_errors(400, 401, 403, 404, 413, 429, 500),
+                        **_errors(400, 401, 403, 404, 408, 413, 429, 500),
                     },
                 },
                 "delete": {
@@ -155,7 +156,7 @@ def openapi_document(caches: list[str]) -> dict[str, Any]:
                     "requestBody": {"required": False, "content": {**_TEXT, **_BINARY}},
                     "responses": {
                         "204": {"description": "Published."},
-                        **_errors(400, 401, 403, 404, 413, 429, 500),
+                        **_errors(400, 401, 403, 404, 408, 413, 429, 500),
                     },
                 },
                 "get": {

@@ -16,13 +16,16 @@ import uvicorn
 
 from momento_http.local._app import LocalMomentoApp
 from momento_http.local._auth import ALL_PERMISSIONS, Permission, TokenAuthority
-from momento_http.local._faults import Fault, FaultInjector
+from momento_http.local._connections import ConnectionGuard, default_max_connections
+from momento_http.local._fault_injector import FaultInjector
+from momento_http.local._faults import Fault
+from momento_http.local._held_polls import WAIT_STEP, HeldPollsWait
 from momento_http.local._settings import DEFAULT_CACHE, Settings
+from momento_http.local._uvicorn import listen, uvicorn_server
 
 __all__ = ["LocalServer"]
 
 _START_TIMEOUT = 10.0
-_LISTEN_BACKLOG = 4096  # a thousand subscribers may connect at once
 
 
 class LocalServer:
@@ -67,12 +70,22 @@ class LocalServer:
         self._host = host
         self._port = port
         self._clock = clock
+        settings = settings or Settings()
         self._authority = TokenAuthority([token] if token is not None else [])
-        self._faults = FaultInjector(fault_seed)
+        self._faults = FaultInjector(fault_seed, max_rules=settings.max_fault_rules)
         for fault in faults:
             self._faults.add(fault)
+        self._connections = ConnectionGuard(
+            max_connections=settings.max_connections or default_max_connections(),
+            head_timeout=settings.request_timeout_seconds,
+        )
         self._app = LocalMomentoApp(
-            self._caches, settings or Settings(), self._authority, self._faults, clock
+            self._caches,
+            settings,
+            authority=self._authority,
+            faults=self._faults,
+            clock=clock,
+            connections=self._connections,
         )
         self._api_key = token if token is not None else self.mint_api_key()
         self._uvicorn: uvicorn.Server | None = None
@@ -129,7 +142,11 @@ class LocalServer:
         return self._authority.mint(permissions, expires_at=expires_at, token_id=token_id)
 
     def inject_fault(self, fault: Fault) -> None:
-        """Make the next matching requests fail as `fault` says."""
+        """Make the next matching requests fail as `fault` says.
+
+        Raises:
+            ValueError: `Settings.max_fault_rules` rules are armed already.
+        """
         self._faults.add(fault)
 
     def clear_faults(self) -> None:
@@ -141,27 +158,72 @@ class LocalServer:
         """How many requests each kind of fault has hit, such as `{"status 503": 12}`."""
         return dict(self._faults.hits)
 
+    def held_polls(self, cache: str, topic: str) -> int:
+        """How many polls of the topic the server holds now, waiting for a message.
+
+        A poll stops counting when it is answered, or when the server notices that its
+        client went away.
+        """
+        return self._app.topics.held_polls(cache, topic)
+
+    async def wait_for_subscribers(
+        self,
+        cache: str,
+        topic: str,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the sync twin takes the same arguments
+    ) -> None:
+        """Wait until the server holds at least `count` polls of the topic.
+
+        A subscriber's poll reaches the server a moment after it subscribes; a test that
+        publishes before then may see its message missed. Waiting here first makes the
+        start deterministic:
+
+            async with client.subscribe("cache", "topic") as subscription:
+                next_event = asyncio.create_task(anext(subscription))
+                await server.wait_for_subscribers("cache", "topic")
+                await client.publish("cache", "topic", "hello")
+
+        Works from asyncio and trio; `wait_for_subscribers_sync` is the same for
+        synchronous code. It looks at the count every few milliseconds.
+
+        Args:
+            cache: The cache the topic is in.
+            topic: The topic.
+            count: How many held polls to wait for.
+            timeout: Seconds to wait at most.
+
+        Raises:
+            TimeoutError: Fewer than `count` polls were held when `timeout` passed; the
+                message names the topic and how many were held.
+            RuntimeError: The server is not running.
+        """
+        wait = self._wait_for(cache, topic, count, timeout)
+        while not wait.done():  # noqa: ASYNC110 - see WAIT_STEP
+            await anyio.sleep(WAIT_STEP)
+
+    def wait_for_subscribers_sync(
+        self, cache: str, topic: str, count: int = 1, timeout: float = 5.0
+    ) -> None:
+        """`wait_for_subscribers`, blocking the calling thread: for synchronous code.
+
+        Raises:
+            TimeoutError: Fewer than `count` polls were held when `timeout` passed.
+            RuntimeError: The server is not running.
+        """
+        wait = self._wait_for(cache, topic, count, timeout)
+        while not wait.done():
+            time.sleep(WAIT_STEP)
+
+    def _wait_for(self, cache: str, topic: str, count: int, timeout: float) -> HeldPollsWait:
+        if self._uvicorn is None:
+            raise RuntimeError("the local server is not running")
+        return HeldPollsWait(lambda: self.held_polls(cache, topic), cache, topic, count, timeout)
+
     def _bind(self) -> tuple[uvicorn.Server, socket.socket]:
         """Listen on the socket and make the uvicorn server that will serve it."""
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        sock = socket.create_server(
-            (self._host, self._port), family=family, backlog=_LISTEN_BACKLOG
-        )
-        # uvicorn writes a response's head and body separately; without TCP_NODELAY (which
-        # accepted sockets inherit) Nagle holds the body for the client's delayed ACK, ~40 ms.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        host, port = sock.getsockname()[:2]
-        shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-        self._base_url = f"http://{shown_host}:{port}"
-        config = uvicorn.Config(
-            self._app,
-            http="h11",  # the same protocol wherever httptools happens to be installed
-            lifespan="on",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        return uvicorn.Server(config), sock
+        sock, self._base_url = listen(self._host, self._port)
+        return uvicorn_server(self._app, self._connections), sock
 
     def serve_forever(self, on_listening: Callable[[], None] | None = None) -> None:
         """Serve in this thread until interrupted (Ctrl-C); what the command line runs.
