@@ -54,6 +54,20 @@ def test_the_command_line_reaches_the_local_server_only_through_its_local_comman
         assert path.name == "_main.py" or not local, f"{path.name} imports {local}"
 
 
+MODULE_LINE_LIMIT = 300
+GENERATED = {PACKAGE / "local" / "_openapi.py"}
+
+
+def test_every_module_is_at_most_300_lines() -> None:
+    long = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in PACKAGE.rglob("*.py")
+        if path not in GENERATED
+        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MODULE_LINE_LIMIT
+    }
+    assert long == {}
+
+
 def test_the_command_line_and_the_fixtures_use_public_names_only() -> None:
     users = [PACKAGE / "testing.py", *(PACKAGE / "_cli").glob("*.py")]
     for path in users:
