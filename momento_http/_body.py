@@ -7,6 +7,7 @@ import httpx
 
 from momento_http._answers import ERROR_BODY_BYTES, Answer
 from momento_http._errors import MalformedResponseError
+from momento_http._transport import BODY
 
 __all__ = ["read_answer"]
 
@@ -52,7 +53,13 @@ async def read_answer(
     if refusal is not None:
         await _close(response)
         raise refusal
-    body = await _read_capped(response, cap, truncate=not accepted)
+    body = response.extensions.get(BODY)
+    if isinstance(body, bytes):  # MomentoTransport read it with the head
+        await response.aclose()
+        if len(body) > cap:
+            body = None if accepted else body[:cap]
+    else:
+        body = await _read_capped(response, cap, truncate=not accepted)
     if body is None:
         raise _refuse(response, request, f"the answer is over {cap} bytes")
     if encoding != "identity":

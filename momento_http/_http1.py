@@ -107,6 +107,12 @@ class ResponseReader:
         return len(self._buffer)
 
     @property
+    def body_at_hand(self) -> bool:
+        """Whether the whole body is received already (and not chunked): one read takes it."""
+        framing = self._framing
+        return framing == "done" or (framing == "length" and len(self._buffer) >= self._left)
+
+    @property
     def reusable(self) -> bool:
         """Whether the connection can carry another request: the answer ended cleanly."""
         return self._framing == "done" and self.keep_alive and not self._buffer and not self._eof

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ssl
 import time
 from types import TracebackType
+from typing import Final
 
 import anyio
 import httpx
@@ -23,7 +24,12 @@ from momento_http._pool import Pool
 from momento_http._streams import OneChunk
 from momento_http._ticket import TICKET, Ticket
 
-__all__ = ["MomentoTransport"]
+__all__ = ["BODY", "MomentoTransport"]
+
+BODY: Final = "momento_http.body"
+"""A response extension: the whole body, when it came with the head (the usual case for the
+SDK's small answers). The response's stream yields the same bytes; reading them from here
+spares the stream's iteration."""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _Timeouts = dict[str, float | None]
@@ -138,15 +144,23 @@ class MomentoTransport(httpx.AsyncBaseTransport):
             await connection.send(data, timeouts.get("write"))
             while (head := _read_head(reader)) is None:
                 await connection.receive(read_timeout)
+            body = _read_body(reader) if reader.body_at_hand else None
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._discard(pool, connection)
             raise
+        extensions: dict[str, object] = {"http_version": b"HTTP/1.1", "reason_phrase": head.reason}
+        stream: httpx.AsyncByteStream
+        if body is None:
+            stream = _Body(self, pool, connection, read_timeout)
+        else:  # the whole body came with the head: the connection is free already
+            if body:
+                _read_body(reader)  # the end, which cannot fail now
+            await self._release(pool, connection)
+            stream = OneChunk(body)
+            extensions[BODY] = body
         return httpx.Response(
-            head.status,
-            headers=head.headers,
-            stream=_Body(self, pool, connection, read_timeout),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+            head.status, headers=head.headers, stream=stream, extensions=extensions
         )
 
     async def _connection(
