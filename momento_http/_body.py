@@ -11,6 +11,8 @@ from momento_http._transport import BODY
 
 __all__ = ["read_answer"]
 
+_DIGITS = 18  # a declared length longer than this is over any cap (and no number to parse)
+
 
 def _refuse(response: httpx.Response, request: httpx.Request, why: str) -> MalformedResponseError:
     return MalformedResponseError(
@@ -41,14 +43,23 @@ async def read_answer(
     """
     accepted = response.status_code in accept
     cap = max_bytes if accepted else ERROR_BODY_BYTES
-    declared = response.headers.get("content-length", "")
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    declared, encoding = b"", b"identity"
+    for name, value in response.headers.raw:  # one pass, not a lookup per header
+        lowered = name.lower()
+        if lowered == b"content-length":
+            declared = value
+        elif lowered == b"content-encoding":
+            encoding = value.strip().lower()
     refusal: MalformedResponseError | None = None
-    if accepted and declared.isdigit() and int(declared) > cap:
-        refusal = _refuse(response, request, f"the answer is over {cap} bytes ({declared})")
-    elif encoding != "identity" and accepted:
+    too_long = declared.isdigit() and (len(declared) > _DIGITS or int(declared) > cap)
+    if accepted and too_long:
         refusal = _refuse(
-            response, request, f"the answer is compressed ({encoding}) although none was asked"
+            response, request, f"the answer is over {cap} bytes ({declared[:20].decode()})"
+        )
+    elif encoding != b"identity" and accepted:
+        shown = encoding.decode("ascii", "replace")
+        refusal = _refuse(
+            response, request, f"the answer is compressed ({shown}) although none was asked"
         )
     if refusal is not None:
         await _close(response)
@@ -62,7 +73,7 @@ async def read_answer(
         body = await _read_capped(response, cap, truncate=not accepted)
     if body is None:
         raise _refuse(response, request, f"the answer is over {cap} bytes")
-    if encoding != "identity":
+    if encoding != b"identity":
         body = b""  # an error page compressed unasked: its words are lost, not inflated
     return Answer(response.status_code, response.reason_phrase, response.headers, body)
 
