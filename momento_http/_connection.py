@@ -13,7 +13,7 @@ import contextlib
 import select
 import socket
 import ssl
-from typing import Final
+from typing import Final, cast
 
 import anyio
 import anyio.abc
@@ -95,7 +95,8 @@ class AsyncioConnection(Connection, asyncio.Protocol):
         self._write_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # A stream transport (uvloop's are not asyncio.Transport subclasses, but behave alike).
+        transport = cast("asyncio.Transport", transport)
         self._transport = transport
 
     def data_received(self, data: bytes) -> None:

@@ -57,6 +57,10 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+UVLOOP = pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop")
+"""asyncio on uvloop, for the modules that exercise the transport: its transports differ."""
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[LocalServer]:
     settings = Settings(poll_hold_seconds=POLL_HOLD_SECONDS)

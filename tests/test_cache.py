@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import anyio
 import pytest
-from conftest import CACHE, ODD_CACHE, OTHER_CACHE, FakeClock
+from conftest import CACHE, ODD_CACHE, OTHER_CACHE, UVLOOP, FakeClock
 
 from momento_http import (
     CacheNotFoundError,
@@ -33,6 +33,12 @@ AWKWARD_KEYS: list[str | bytes] = [
     b"\x00\xff\xfe",
     bytes(range(256)),
 ]
+
+
+@pytest.fixture(scope="module", params=["asyncio", "trio", UVLOOP])
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """This module runs on uvloop too: MomentoTransport's protocols meet its transports."""
+    return request.param
 
 
 async def test_set_get_delete_miss(client: MomentoClient) -> None:

@@ -18,7 +18,7 @@ import h11
 import httpx
 import pytest
 from anyio.abc import SocketStream
-from conftest import no_wait
+from conftest import UVLOOP, no_wait
 from raw_http import Behaviour, Raw, answer, raw_server
 
 from momento_http import (
@@ -44,6 +44,12 @@ CALLS: dict[str, Call] = {
     "delete": lambda c: c.delete("cache", "key"),
     "publish": lambda c: c.publish("cache", "topic", "message"),
 }
+
+
+@pytest.fixture(scope="module", params=["asyncio", "trio", UVLOOP])
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """This module runs on uvloop too: MomentoTransport's protocols meet its transports."""
+    return request.param
 
 
 async def first_event(client: MomentoClient) -> TopicEvent:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import httpx
 import pytest
-from conftest import CACHE, unique
+from conftest import CACHE, UVLOOP, unique
 
 from momento_http import (
     ClientClosedError,
@@ -15,6 +15,12 @@ from momento_http import (
     TopicItem,
 )
 from momento_http.local import LocalServer
+
+
+@pytest.fixture(scope="module", params=["asyncio", "trio", UVLOOP])
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """This module runs on uvloop too: MomentoTransport's protocols meet its transports."""
+    return request.param
 
 
 class Hooks:

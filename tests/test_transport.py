@@ -13,9 +13,16 @@ import h11
 import httpx
 import pytest
 import trustme
+from conftest import UVLOOP
 from raw_http import answer, raw_server
 
 from momento_http import MomentoClient, MomentoTransport
+
+
+@pytest.fixture(scope="module", params=["asyncio", "trio", UVLOOP])
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """This module runs on uvloop too: MomentoTransport's protocols meet its transports."""
+    return request.param
 
 
 def transport(ssl_context: ssl.SSLContext | None = None, **options: float) -> MomentoTransport:

@@ -22,7 +22,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from momento_http.local._lingering import LINGER_SECONDS, LingeringTransport
 
@@ -243,7 +243,8 @@ class _GuardedProtocol(asyncio.Protocol):
         self._gentle: LingeringTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # A stream transport (uvloop's are not asyncio.Transport subclasses, but behave alike).
+        transport = cast("asyncio.Transport", transport)
         self._transport = transport
         served, self._connection = self._guard.admit(transport)
         if not served:

@@ -31,8 +31,10 @@ def uvicorn_server(app: LocalMomentoApp, connections: ConnectionGuard) -> uvicor
     """A uvicorn server for the app, every connection under the guard."""
     config = uvicorn.Config(
         app,
-        # h11, the same wherever httptools happens to be installed, under the guard.
+        # h11 and asyncio's own loop, the same wherever httptools or uvloop happen to be
+        # installed, under the guard.
         http=connections.protocol(H11Protocol),
+        loop="asyncio",
         ws="none",  # a WebSocket upgrade would take the connection from the guard
         proxy_headers=False,  # the guard knows a connection by its real peer address
         lifespan="on",
