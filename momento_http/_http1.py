@@ -17,10 +17,15 @@ MAX_HEAD_BYTES: Final = 64 * 1024
 _MAX_HEADERS: Final = 256
 _MAX_CHUNK_LINE: Final = 1024
 _MAX_LENGTH_DIGITS: Final = 18  # under 10**18 bytes: a number, not a denial of service
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TARGET = re.compile(rb"[!-~]+")  # visible ASCII: no space, no control
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?")
+# One regular expression checks a whole head: cheaper than one per header. A token is a
+# method or header name; a field value holds no control character but tab (nor CR or LF).
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_VALUE = rb"[^\x00-\x08\x0a-\x1f\x7f]*"
+_REQUEST_HEAD = re.compile(
+    _TOKEN + rb" [!-~]+ HTTP/1\.1(?:\r\n" + _TOKEN + rb": " + _VALUE + rb")*\r\n\r\n"
+)
+_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: (" + _VALUE + rb"))?")
+_HEADER_LINES = re.compile(rb"(?:\r\n" + _TOKEN + rb":" + _VALUE + rb")*")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?")
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
 _SWITCHING_PROTOCOLS: Final = 101
@@ -65,13 +70,9 @@ def encode_request(
     Raises:
         ProtocolError: The method, target or a header cannot be sent as HTTP/1.1.
     """
-    if not _TOKEN.fullmatch(method) or not _TARGET.fullmatch(target):
-        raise ProtocolError("the request's method or target cannot be sent")
     lines = [method + b" " + target + b" HTTP/1.1"]
     has_length = False
     for name, value in headers:
-        if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
-            raise ProtocolError("the request has a header HTTP/1.1 cannot carry")
         lowered = name.lower()
         if lowered == b"transfer-encoding":
             continue
@@ -79,8 +80,11 @@ def encode_request(
         lines.append(name + b": " + value)
     if body and not has_length:
         lines.append(b"content-length: " + str(len(body)).encode("ascii"))
-    lines.append(b"\r\n")
-    return b"\r\n".join(lines) + body
+    head = b"\r\n".join(lines) + b"\r\n\r\n"
+    # A CR or LF inside a name or value would add a line: count them, then check the shape.
+    if head.count(b"\r\n") != len(lines) + 1 or not _REQUEST_HEAD.fullmatch(head):
+        raise ProtocolError("the request has a method, target or header HTTP/1.1 cannot carry")
+    return head + body
 
 
 class ResponseReader:
@@ -273,14 +277,17 @@ _MALFORMED_CHUNK: Final = "the server's answer has a malformed chunk"
 
 def _parse_head(head: bytes) -> tuple[Head, bytes]:
     """The status line and headers of one head (without its final blank line)."""
-    lines = head.split(b"\r\n")
-    status = _STATUS_LINE.fullmatch(lines[0])
-    if status is None or len(lines) > _MAX_HEADERS:
+    line_end = head.find(b"\r\n")
+    if line_end < 0:
+        line_end = len(head)
+    status = _STATUS_LINE.fullmatch(head, 0, line_end)
+    if status is None or not _HEADER_LINES.fullmatch(head, line_end):
         raise ProtocolError("the server's answer is not valid HTTP/1.1")
+    lines = head[line_end + 2 :].split(b"\r\n") if line_end < len(head) else []
+    if len(lines) > _MAX_HEADERS:
+        raise ProtocolError("the server's answer has too many headers")
     headers = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
-            raise ProtocolError("the server's answer is not valid HTTP/1.1")
+    for line in lines:
+        name, _, value = line.partition(b":")
         headers.append((name.lower(), value.strip(b" \t")))
     return Head(int(status[2]), status[3] or b"", headers), status[1]
