@@ -8,7 +8,6 @@ from typing import Protocol
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
 from servers import CACHE, Server
 
 from momento_http import MomentoClient
@@ -75,13 +74,6 @@ async def raw_httpx(server: Server) -> AsyncIterator[Operations]:
         yield _Httpx(http, server)
 
 
-@asynccontextmanager
-async def raw_httpx_on_aiohttp(server: Server) -> AsyncIterator[Operations]:
-    """httpx.AsyncClient over the httpx-aiohttp transport."""
-    async with httpx.AsyncClient(transport=AiohttpTransport()) as http:
-        yield _Httpx(http, server)
-
-
 class _Aiohttp:
     def __init__(self, session: aiohttp.ClientSession, server: Server) -> None:
         self.session = session
@@ -108,26 +100,11 @@ async def raw_aiohttp(server: Server) -> AsyncIterator[Operations]:
         yield _Aiohttp(session, server)
 
 
-@asynccontextmanager
-async def sdk_on_aiohttp(server: Server) -> AsyncIterator[Operations]:
-    """momento_http.MomentoClient over the httpx-aiohttp transport (asyncio only)."""
-    async with (
-        httpx.AsyncClient(transport=AiohttpTransport()) as http,
-        MomentoClient(
-            server.token, base_url=server.base_url, default_ttl=60, http_client=http
-        ) as client,
-    ):
-        yield _Sdk(client)
-
-
 SUPPORTED_SDK: dict[str, Contender] = {"SDK": sdk}
 """The SDK's configurations the test suite runs: the candidates for "the fastest"."""
 
-CONTENDERS: dict[str, Contender] = {
-    **SUPPORTED_SDK,
-    # The same client over a faster transport, for scale; the suite does not run it.
-    "SDK over httpx-aiohttp (unsupported)": sdk_on_aiohttp,
-    "raw httpx": raw_httpx,
-    "raw httpx over httpx-aiohttp": raw_httpx_on_aiohttp,
+PEERS: dict[str, Contender] = {
     "raw aiohttp": raw_aiohttp,
+    "raw httpx": raw_httpx,
 }
+"""What a user would write by hand instead, with the two libraries they would reach for."""

@@ -1,4 +1,4 @@
-"""The benchmark report: a table on the terminal, and JSON, Markdown and a PNG for the docs."""
+"""The benchmark report: a table on the terminal, and JSON, Markdown and plots for the docs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ import matplotlib as mpl
 mpl.use("Agg")  # no screen here
 
 import matplotlib.pyplot as plt
+from subscriptions import PERCENTILES, Latency, ManySubscriptions
 from unary import UnaryResult
+
+BASELINES = ("raw aiohttp", "floor")
+"""What every client's CPU is divided by in the tables."""
 
 
 @dataclass(frozen=True)
@@ -45,18 +49,25 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
+    packages = ("httpx", "aiohttp", "httptools", "uvicorn", "uvloop", "anyio")
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": model,
         "cores": os.cpu_count(),
         "system": f"{platform.system()} {platform.release()}",
         "python": sys.version.split()[0],
-        "packages": {name: version(name) for name in ("httpx", "httpcore", "aiohttp", "uvicorn")},
+        "packages": {name: version(name) for name in packages},
     }
 
 
 def _format(value: float) -> str:
     return f"{value:,.2f}" if value < 10 else f"{value:,.0f}"
+
+
+def _cpu(unary: list[UnaryResult]) -> dict[tuple[str, str, str, int, str], float]:
+    return {
+        (r.loop, r.server, r.operation, r.concurrency, r.contender): r.cpu_us_per_op for r in unary
+    }
 
 
 def markdown(targets: list[Target], unary: list[UnaryResult], about: dict[str, Any]) -> str:
@@ -78,19 +89,18 @@ def markdown(targets: list[Target], unary: list[UnaryResult], about: dict[str, A
         "",
         "Client CPU per operation (median of the rounds) and operations per second:",
         "",
-        "| server | operation | concurrency | client | CPU µs/op | ops/s | CPU ÷ raw httpx |",
-        "|---|---|---:|---|---:|---:|---:|",
+        "| loop | server | operation | at once | client | CPU µs/op | ops/s | ÷ aiohttp "
+        "| ÷ floor |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|",
     ]
-    baseline = {
-        (r.server, r.operation, r.concurrency): r.cpu_us_per_op
-        for r in unary
-        if r.contender == "raw httpx"
-    }
+    cpu = _cpu(unary)
     for r in unary:
-        ratio = r.cpu_us_per_op / baseline[(r.server, r.operation, r.concurrency)]
+        where = (r.loop, r.server, r.operation, r.concurrency)
+        ratios = [cpu.get((*where, base)) for base in BASELINES]
+        shown = [f"{r.cpu_us_per_op / b:.2f}" if b else "" for b in ratios]
         lines.append(
-            f"| {r.server} | {r.operation} | {r.concurrency} | {r.contender} | "
-            f"{r.cpu_us_per_op:,.0f} | {r.ops_per_second:,.0f} | {ratio:.2f} |"
+            f"| {r.loop} | {r.server} | {r.operation} | {r.concurrency} | {r.contender} | "
+            f"{r.cpu_us_per_op:,.0f} | {r.ops_per_second:,.0f} | {shown[0]} | {shown[1]} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -107,22 +117,55 @@ def terminal(targets: list[Target]) -> str:
     return "\n".join(rows)
 
 
-def plot(unary: list[UnaryResult], path: Path) -> None:
-    """Bar chart of client CPU per operation against the bare ASGI app."""
-    bare = [r for r in unary if r.server == unary[0].server]
-    groups = sorted({(r.operation, r.concurrency) for r in bare})
-    contenders = list(dict.fromkeys(r.contender for r in bare))
-    by_key = {(r.operation, r.concurrency, r.contender): r.cpu_us_per_op for r in bare}
-    figure, axes = plt.subplots(figsize=(10, 4.5))
+def plot_cpu(unary: list[UnaryResult], path: Path) -> None:
+    """Bars of client CPU per operation, every client side by side, on a log scale."""
+    first = unary[0]
+    shown = [r for r in unary if (r.loop, r.server) == (first.loop, first.server)]
+    groups = list(dict.fromkeys((r.operation, r.concurrency) for r in shown))
+    contenders = list(dict.fromkeys(r.contender for r in shown))
+    by_key = {(r.operation, r.concurrency, r.contender): r.cpu_us_per_op for r in shown}
+    figure, axes = plt.subplots(figsize=(10, 4.8))
     width = 0.8 / len(contenders)
     for index, contender in enumerate(contenders):
         xs = [g + index * width for g in range(len(groups))]
         ys = [by_key[(op, c, contender)] for op, c in groups]
-        axes.bar(xs, ys, width, label=contender)
+        bars = axes.bar(xs, ys, width, label=contender)
+        axes.bar_label(bars, labels=[f"{y:.0f}" for y in ys], fontsize="x-small")
+    axes.set_yscale("log")
     axes.set_xticks([g + 0.4 - width / 2 for g in range(len(groups))])
-    axes.set_xticklabels([f"{op}, {c} at once" for op, c in groups])
-    axes.set_ylabel("client CPU µs per operation (lower is better)")
-    axes.set_title(f"Client CPU per operation, against the {unary[0].server} app")
+    axes.set_xticklabels([f"{op}\n{c} at once" for op, c in groups], fontsize="small")
+    axes.set_ylabel("client CPU µs per operation (log scale; lower is better)")
+    axes.set_title(f"Client CPU per operation ({first.loop}, against the {first.server} app)")
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_latency(latency: Latency, path: Path) -> None:
+    """Percentiles of publish → yield, beside an idle round trip at the same rate."""
+    figure, axes = plt.subplots(figsize=(7, 4))
+    labels = [f"p{p}" for p in PERCENTILES]
+    axes.plot(labels, latency.percentiles_ms, marker="o", label="publish → yield")
+    axes.plot(labels, latency.floor_percentiles_ms, marker="s", label="idle get round trip")
+    axes.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="p50 target (1 ms)")
+    axes.set_ylabel("milliseconds")
+    axes.set_ylim(bottom=0)
+    axes.set_title(f"Subscription latency on loopback, {latency.rate_per_second:g} messages/s")
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_memory(many: ManySubscriptions, target_kb: float, path: Path) -> None:
+    """Client memory per idle subscription: Python heap and resident set, against the target."""
+    figure, axes = plt.subplots(figsize=(6, 3.6))
+    bars = axes.bar(["Python heap", "resident set"], [many.heap_kb_each, many.rss_kb_each])
+    axes.bar_label(bars, labels=[f"{many.heap_kb_each:.1f} KB", f"{many.rss_kb_each:.1f} KB"])
+    axes.axhline(target_kb, color="grey", linestyle="--", linewidth=1, label="target")
+    axes.set_ylabel("KB per subscription")
+    axes.set_title(f"Client memory per idle subscription, {many.subscriptions} open")
     axes.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -134,8 +177,9 @@ def write(
     targets: list[Target],
     unary: list[UnaryResult],
     extra: dict[str, Any],
+    plots: dict[str, Any],
 ) -> None:
-    """Write results.json, results.md and unary_cpu.png into `folder`."""
+    """Write results.json, results.md and the plots into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     about = machine()
     document = {
@@ -146,4 +190,6 @@ def write(
     }
     (folder / "results.json").write_text(json.dumps(document, indent=2) + "\n")
     (folder / "results.md").write_text(markdown(targets, unary, about))
-    plot(unary, folder / "unary_cpu.png")
+    plot_cpu(unary, folder / "unary_cpu.png")
+    plot_latency(plots["latency"], folder / "latency.png")
+    plot_memory(plots["many"], plots["rss_target_kb"], folder / "memory.png")

@@ -23,9 +23,15 @@ def _percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+PERCENTILES = (50, 75, 90, 95, 99)
+
+
 @dataclass(frozen=True)
 class Latency:
-    """Publish → yield, in milliseconds; and, for scale, an idle round trip at the same rate."""
+    """Publish → yield, in milliseconds; and, for scale, an idle round trip at the same rate.
+
+    `percentiles_ms` and `floor_percentiles_ms` hold the `PERCENTILES`, in order.
+    """
 
     messages: int
     rate_per_second: float
@@ -33,6 +39,8 @@ class Latency:
     p99_ms: float
     floor_p50_ms: float
     floor_p99_ms: float
+    percentiles_ms: list[float]
+    floor_percentiles_ms: list[float]
 
 
 async def measure_latency(
@@ -84,6 +92,8 @@ async def measure_latency(
         _percentile(latencies, 0.99) * 1e3,
         _percentile(floor, 0.5) * 1e3,
         _percentile(floor, 0.99) * 1e3,
+        [_percentile(latencies, p / 100) * 1e3 for p in PERCENTILES],
+        [_percentile(floor, p / 100) * 1e3 for p in PERCENTILES],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from contextlib import AsyncExitStack
@@ -13,6 +14,11 @@ from servers import Server
 
 KEY = "bench-key"
 VALUE = b"v" * 100
+OPERATIONS = ("get", "set", "get, new keys")
+"""`get` and `set` read and write one key, as a hot key is; the last never repeats a key."""
+
+
+_COLD = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,7 @@ class UnaryResult:
     """Medians over the rounds for one contender, operation and concurrency."""
 
     server: str
+    loop: str
     contender: str
     operation: str
     concurrency: int
@@ -37,9 +44,12 @@ async def _round(
         if operation == "get":
             for _ in range(per_task):
                 await ops.get(KEY)
-        else:
+        elif operation == "set":
             for _ in range(per_task):
                 await ops.set(KEY, VALUE)
+        else:
+            for _ in range(per_task):
+                await ops.get(f"cold-{next(_COLD)}")
 
     cpu, wall = time.process_time(), time.perf_counter()
     async with anyio.create_task_group() as group:
@@ -54,6 +64,7 @@ async def measure_unary(
     *,
     rounds: int,
     counts: dict[int, int],
+    operations: tuple[str, ...] = OPERATIONS,
 ) -> list[UnaryResult]:
     """Measure every contender on one server, interleaving them round by round.
 
@@ -62,6 +73,7 @@ async def measure_unary(
         contenders: Name → how to open it.
         rounds: Rounds per measurement; the medians are reported.
         counts: Concurrency → operations per round.
+        operations: Which of `OPERATIONS` to measure.
 
     Returns:
         One result per contender, operation and concurrency.
@@ -72,7 +84,7 @@ async def measure_unary(
             name: await stack.enter_async_context(c(server)) for name, c in contenders.items()
         }
         await next(iter(opened.values())).set(KEY, VALUE)
-        for operation in ("get", "set"):
+        for operation in operations:
             for concurrency, count in counts.items():
                 samples: dict[str, list[tuple[float, float]]] = {name: [] for name in opened}
                 for ops in opened.values():  # warm up: connections open, caches filled
@@ -84,6 +96,7 @@ async def measure_unary(
                     results.append(
                         UnaryResult(
                             server.name,
+                            _loop_name(),
                             name,
                             operation,
                             concurrency,
@@ -92,3 +105,11 @@ async def measure_unary(
                         )
                     )
     return results
+
+
+def _loop_name() -> str:
+    """Which event loop runs: asyncio's own, or uvloop."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
