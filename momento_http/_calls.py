@@ -8,9 +8,9 @@ from typing import Final, TypeVar
 import httpx
 
 from momento_http._answers import Answer
+from momento_http._call import Call
 from momento_http._config import ClientConfig, TryTimeout, UseClientDefault, check_retry
 from momento_http._retry import RetryPolicy
-from momento_http._send import Call
 from momento_http._validation import (
     Key,
     Value,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -18,10 +18,11 @@ from momento_http._config import (
     ClientConfig,
     ClientOptions,
 )
-from momento_http._errors import ClientClosedError
+from momento_http._errors import ClientClosedError, MomentoError
 from momento_http._retry import RetryPolicy
-from momento_http._send import Call, Sender
+from momento_http._send import Sender
 from momento_http._subscription import Subscription
+from momento_http._tokens import TokenProvider
 from momento_http._topic_polls import Subscriptions
 from momento_http._validation import Key, Value
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MomentoClient"]
 
-T = TypeVar("T")
+_CLOSED = "this MomentoClient is closed"
 
 
 class _State(enum.Enum):
@@ -48,12 +49,12 @@ class MomentoClient:
             await client.set("cache", "key", b"value")
             value = await client.get("cache", "key")
 
-    The key is `api_key`, or `MOMENTO_API_KEY` (or `MOMENTO_AUTH_TOKEN`) from the environment.
     The base URL is, in order: `base_url`, `endpoint`, `region`, the endpoint inside the key,
     or the `MOMENTO_BASE_URL` or `MOMENTO_ENDPOINT` environment variable.
 
     Args:
-        api_key: A Momento API key or auth token; None reads it from the environment.
+        api_key: A Momento API key or auth token, or a function (plain or async) returning
+            one, asked again as tokens expire or are refused; None reads `MOMENTO_API_KEY`.
         endpoint: A cell endpoint such as `cell-1-eu-west-1-1.prod.a.momentohq.com`.
         region: An AWS region name, such as `eu-west-1`.
         base_url: A full base URL; plain `http://` is meant for local servers.
@@ -80,7 +81,7 @@ class MomentoClient:
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: str | TokenProvider | None = None,
         *,
         endpoint: str | None = None,
         region: str | None = None,
@@ -109,6 +110,7 @@ class MomentoClient:
         self._config = config
         self._calls = CallMaker(config)
         self._sender = Sender(config)
+        self._send = self._sender.send
         self._subscriptions = Subscriptions(self._sender, config)
         self._state = _State.UNOPENED
 
@@ -118,28 +120,30 @@ class MomentoClient:
 
         Args:
             **options: Any keyword argument of `MomentoClient`.
-
-        Returns:
-            A new client.
         """
         return cls(None, **options)
 
     @property
     def base_url(self) -> httpx.URL:
-        """The base URL every request is made against."""
-        return self._config.base_url
+        """The base URL every request is made against.
+
+        Raises:
+            MomentoError: It comes from a token provider's first token, not read yet.
+        """
+        if (url := self._sender.base_url) is None:
+            raise MomentoError("the base URL comes with the first token: enter the client")
+        return url
 
     def __repr__(self) -> str:
-        return f"MomentoClient(base_url={str(self.base_url)!r}, state={self._state.value!r})"
+        url = str(self._sender.base_url or "from the first token")
+        return f"MomentoClient(base_url={url!r}, state={self._state.value!r})"
 
     async def __aenter__(self) -> MomentoClient:
         if self._state is not _State.UNOPENED:
-            raise ClientClosedError(
-                "a MomentoClient can be entered once; create a new one"
-                if self._state is _State.OPENED
-                else "this MomentoClient is closed"
-            )
+            again = self._state is _State.OPENED
+            raise ClientClosedError("a MomentoClient is entered once" if again else _CLOSED)
         self._state = _State.OPENED
+        await self._sender.ready()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -154,6 +158,7 @@ class MomentoClient:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
+        self._sender.closed = True
         await self._subscriptions.end_all()
         await self._sender.aclose()
 
@@ -284,7 +289,7 @@ class MomentoClient:
             ClientClosedError: The client is closed.
         """
         if self._state is _State.CLOSED:
-            raise ClientClosedError("this MomentoClient is closed")
+            raise ClientClosedError(_CLOSED)
         return self._subscriptions.open(
             cache,
             topic,
@@ -292,8 +297,3 @@ class MomentoClient:
             sequence_page=sequence_page,
             heartbeats=heartbeats,
         )
-
-    async def _send(self, call: Call[T]) -> T:
-        if self._state is _State.CLOSED:
-            raise ClientClosedError("this MomentoClient is closed")
-        return await self._sender.send(call)

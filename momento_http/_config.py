@@ -12,7 +12,9 @@ import httpx
 
 from momento_http._credentials import parse_api_key, resolve_base_url
 from momento_http._errors import InvalidArgumentError
+from momento_http._redaction import Redactor
 from momento_http._retry import RetryPolicy
+from momento_http._tokens import TokenProvider, Tokens
 from momento_http._validation import ttl_seconds
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "DEFAULT_POLL_TIMEOUT",
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
+    "BaseUrlChoice",
     "ClientConfig",
     "ClientOptions",
     "TryTimeout",
@@ -147,12 +150,53 @@ def _positive_int(value: object, name: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class BaseUrlChoice:
+    """What the base URL is chosen from, when it has to wait for a provider's first token.
+
+    Attributes:
+        base_url: The `base_url` argument.
+        endpoint: The `endpoint` argument.
+        region: The `region` argument.
+        env_base_url: `MOMENTO_BASE_URL`.
+        env_endpoint: `MOMENTO_ENDPOINT`.
+    """
+
+    base_url: str | httpx.URL | None
+    endpoint: str | None
+    region: str | None
+    env_base_url: str | None
+    env_endpoint: str | None
+
+    @property
+    def explicit(self) -> bool:
+        """Whether an argument names the base URL, so that no key's endpoint matters."""
+        return not (self.base_url is None and self.endpoint is None and self.region is None)
+
+    def resolve(self, key_endpoint: str | None) -> httpx.URL:
+        """The base URL, given the endpoint the key names (if it names one).
+
+        Raises:
+            InvalidArgumentError: A value is malformed, or none of them names an endpoint.
+        """
+        return resolve_base_url(
+            base_url=self.base_url,
+            endpoint=self.endpoint,
+            region=self.region,
+            key_endpoint=key_endpoint,
+            env_base_url=self.env_base_url,
+            env_endpoint=self.env_endpoint,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ClientConfig:
     """Everything a client was configured with, checked.
 
     Attributes:
-        token: The token the HTTP API is sent; never in a repr.
-        base_url: Where requests go.
+        tokens: Where the token comes from; never shows one.
+        base_url: Where requests go; None until a token provider's first token names it.
+        choice: What the base URL is chosen from, for when it has to wait.
+        redactor: Hides the client's tokens in anything shown.
         default_ttl: The TTL `set` uses when a call gives none, in seconds.
         timeout: How long each try of a call may take.
         poll_timeout: Seconds a topic poll may wait for its answer to begin.
@@ -162,8 +206,10 @@ class ClientConfig:
         http_client: The caller's `httpx.AsyncClient`, or None for the client's own.
     """
 
-    token: str = field(repr=False)
-    base_url: httpx.URL
+    tokens: Tokens
+    base_url: httpx.URL | None
+    choice: BaseUrlChoice = field(repr=False)
+    redactor: Redactor = field(repr=False)
     default_ttl: int | None
     timeout: TryTimeout
     poll_timeout: float
@@ -175,7 +221,7 @@ class ClientConfig:
     @classmethod
     def from_arguments(
         cls,
-        api_key: str | None,
+        api_key: str | TokenProvider | None,
         *,
         endpoint: str | None,
         region: str | None,
@@ -213,18 +259,27 @@ class ClientConfig:
             raise InvalidArgumentError(
                 f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
             )
-        credentials = parse_api_key(env_api_key() if api_key is None else api_key)
-        env_base_url = os.environ.get("MOMENTO_BASE_URL") or None
+        redactor = Redactor()
+        if callable(api_key):
+            tokens = Tokens(redactor, provider=api_key)
+            tokens.read_now()
+        else:
+            key = env_api_key() if api_key is None else api_key
+            tokens = Tokens(redactor, fixed=parse_api_key(key))
+        choice = BaseUrlChoice(
+            base_url,
+            endpoint,
+            region,
+            os.environ.get("MOMENTO_BASE_URL") or None,
+            os.environ.get("MOMENTO_ENDPOINT") or None,
+        )
+        first = tokens.first
+        waits = first is None and not choice.explicit  # the first token may name it
         return cls(
-            token=credentials.token,
-            base_url=resolve_base_url(
-                base_url=base_url,
-                endpoint=endpoint,
-                region=region,
-                key_endpoint=credentials.endpoint,
-                env_base_url=env_base_url,
-                env_endpoint=os.environ.get("MOMENTO_ENDPOINT"),
-            ),
+            tokens=tokens,
+            base_url=None if waits else choice.resolve(first.endpoint if first else None),
+            choice=choice,
+            redactor=redactor,
             default_ttl=None if default_ttl is None else ttl_seconds(default_ttl, None),
             timeout=TryTimeout.of(timeout, "timeout"),
             poll_timeout=TryTimeout.of(poll_timeout, "poll_timeout").seconds,

@@ -23,7 +23,13 @@ import httpx
 
 from momento_http._errors import InvalidArgumentError
 
-__all__ = ["REGION_ENDPOINTS", "Credentials", "parse_api_key", "resolve_base_url"]
+__all__ = [
+    "REGION_ENDPOINTS",
+    "Credentials",
+    "jwt_expiry",
+    "parse_api_key",
+    "resolve_base_url",
+]
 
 REGION_ENDPOINTS: dict[str, str] = {
     "us-west-2": "cell-4-us-west-2-1.prod.a.momentohq.com",
@@ -78,6 +84,22 @@ def _jwt_claims(token: str) -> dict[str, Any] | None:
         return _json_object(_b64decode_loose(parts[1]))
     except ValueError:
         return None
+
+
+def jwt_expiry(token: str) -> float | None:
+    """When a JWT expires (its `exp` claim, unverified), or None if it does not say.
+
+    Args:
+        token: A token; anything that is not a JWT has no expiry.
+
+    Returns:
+        Epoch seconds, or None.
+    """
+    claims = _jwt_claims(token)
+    expiry = None if claims is None else claims.get("exp")
+    if isinstance(expiry, int | float) and not isinstance(expiry, bool):
+        return float(expiry)
+    return None
 
 
 def _v1_key(api_key: str) -> Credentials | None:

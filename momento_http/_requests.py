@@ -33,6 +33,7 @@ class RequestFactory:
     """
 
     def __init__(self, base_url: httpx.URL, *, token_in_query: bool) -> None:
+        self.base_url = base_url
         self._prefix = str(base_url).rstrip("/")
         self._headers = httpx.Headers(
             {

@@ -9,108 +9,31 @@ httpx, a transport or a socket is translated at the edge, with nothing chained t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import httpx
 
 from momento_http._answers import Answer, error_for_status, says_key_not_found
 from momento_http._body import read_answer
-from momento_http._config import ClientConfig, TryTimeout
+from momento_http._call import Call
+from momento_http._config import ClientConfig
 from momento_http._deadline import ScopeDeadline, TicketDeadline
 from momento_http._edge import FOREIGN_FAILURES, Phase, deadline_passed, translate
-from momento_http._errors import ClientClosedError, MalformedResponseError, MomentoError
+from momento_http._errors import (
+    AuthenticationError,
+    ClientClosedError,
+    MalformedResponseError,
+    MomentoError,
+)
 from momento_http._http_client import own_http_client
 from momento_http._logs import LOGGER, hide_tokens_from_httpx_logs
-from momento_http._redaction import Redactor, redact_url
+from momento_http._redaction import redact_url
 from momento_http._requests import RequestFactory
-from momento_http._retry import RetryPolicy
-from momento_http._ticket import Lane, Ticket, current_time
+from momento_http._ticket import Ticket, current_time
 
-__all__ = ["Call", "Sender"]
+__all__ = ["Sender"]
 
 T = TypeVar("T")
-
-
-class Call(Generic[T]):
-    """One logical request: what to send, how long each try may take, how to judge it.
-
-    Args:
-        method: The HTTP method.
-        path: The path under the base URL, percent-encoded.
-        query: The query parameters, before encoding.
-        decode: Turns an accepted answer into the call's result; given None when a long
-            poll's time passed with no answer. A `ValueError` from it means the answer is
-            malformed (a transient failure).
-        timeout: How long each try may take (for a long poll: the body, once it begins).
-        retry: The retry policy, or None for one try.
-        limit: The most tries in a row.
-        accept: The statuses that are the call's success.
-        body: The request body.
-        content_type: The body's media type.
-        idempotent: Whether repeating the request is harmless.
-        miss_ok: Whether a 404 saying "key not found" is an answer (a miss), not an error.
-        max_bytes: The largest accepted answer read.
-        lane: A connection of its own to travel on (a subscription's), if any.
-        wait: For a long poll: seconds its answer may take to begin.
-        describe: What the call is, for the log line of a retry.
-    """
-
-    __slots__ = (
-        "accept",
-        "body",
-        "content_type",
-        "decode",
-        "describe",
-        "idempotent",
-        "lane",
-        "limit",
-        "max_bytes",
-        "method",
-        "miss_ok",
-        "path",
-        "query",
-        "retry",
-        "timeout",
-        "wait",
-    )
-
-    def __init__(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str],
-        *,
-        decode: Callable[[Answer | None], T],
-        timeout: TryTimeout,
-        retry: RetryPolicy | None,
-        limit: int,
-        accept: frozenset[int],
-        body: bytes = b"",
-        content_type: str | None = None,
-        idempotent: bool = True,
-        miss_ok: bool = False,
-        max_bytes: int,
-        lane: Lane | None = None,
-        wait: float | None = None,
-        describe: Callable[[], str] | None = None,
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.query = query
-        self.decode = decode
-        self.timeout = timeout
-        self.retry = retry
-        self.limit = limit
-        self.accept = accept
-        self.body = body
-        self.content_type = content_type
-        self.idempotent = idempotent
-        self.miss_ok = miss_ok
-        self.max_bytes = max_bytes
-        self.lane = lane
-        self.wait = wait
-        self.describe = describe
 
 
 class Sender:
@@ -127,12 +50,37 @@ class Sender:
         self._http = config.http_client or own_http_client()
         # The own client's transport keeps deadlines itself; a caller's client, anything.
         self._deadline = TicketDeadline if self._owns_http else ScopeDeadline
-        self._requests = RequestFactory(config.base_url, token_in_query=config.token_in_query)
-        self._token = config.token
-        self._redactor = Redactor()
-        self._redactor.remember(config.token)
+        self._config = config
+        self._tokens = config.tokens
+        first = config.tokens.first
+        # A fixed token is read once; only a provider's is asked for on every try.
+        self._fixed_token = None if config.tokens.renewable or first is None else first.token
+        self._requests: RequestFactory | None = None
+        if config.base_url is not None:
+            self._requests = RequestFactory(config.base_url, token_in_query=config.token_in_query)
+        self._redactor = config.redactor
+        self.closed = False
+        """Set when the client closes: calls then raise `ClientClosedError`."""
         if config.token_in_query:
             hide_tokens_from_httpx_logs()
+
+    @property
+    def base_url(self) -> httpx.URL | None:
+        """Where requests go; None until a token provider's first token has named it."""
+        return self._requests.base_url if self._requests is not None else None
+
+    async def ready(self) -> None:
+        """Read a token provider's first token now, and the base URL if it waits for it."""
+        if self._tokens.renewable:
+            await self._tokens.current()
+        if self._requests is None:
+            self._first_requests()
+
+    def _first_requests(self) -> RequestFactory:
+        first = self._tokens.first
+        base_url = self._config.choice.resolve(first.endpoint if first is not None else None)
+        self._requests = RequestFactory(base_url, token_in_query=self._config.token_in_query)
+        return self._requests
 
     async def aclose(self) -> None:
         """Close the `httpx.AsyncClient` if it is the sender's own."""
@@ -149,13 +97,24 @@ class Sender:
             What the call's `decode` made of the answer.
 
         Raises:
+            ClientClosedError: The client is closed.
             MomentoError: The last try failed, or the answer is an error.
         """
-        attempt = 1
+        if self.closed:
+            raise ClientClosedError("this MomentoClient is closed")
+        attempt, renewed = 1, False
         while True:
+            token = self._fixed_token or await self._tokens.current()
+            requests = self._requests or self._first_requests()
             try:
-                return await self._try(call, attempt)
+                return await self._try(call, attempt, token, requests)
             except MomentoError as error:
+                refused = isinstance(error, AuthenticationError)
+                if refused and self._tokens.renewable and not renewed:
+                    renewed = True  # once per call: the provider may have a newer token
+                    LOGGER.info("%s: refused with 401; asking for a new token", call.method)
+                    await self._tokens.renew(token)
+                    continue
                 policy = call.retry
                 delay = None
                 if policy is not None:
@@ -168,13 +127,13 @@ class Sender:
             await policy.sleep(delay)
             attempt += 1
 
-    async def _try(self, call: Call[T], attempt: int) -> T:
+    async def _try(self, call: Call[T], attempt: int, token: str, requests: RequestFactory) -> T:
         ticket = Ticket(call.lane)
-        request = self._requests.build(
+        request = requests.build(
             call.method,
             call.path,
             call.query,
-            token=self._token,
+            token=token,
             body=call.body,
             content_type=call.content_type,
             timeouts=call.timeout.phases,

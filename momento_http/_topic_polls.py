@@ -7,11 +7,12 @@ from typing import Final
 import httpx
 
 from momento_http._answers import Answer
+from momento_http._call import Call
 from momento_http._config import ClientConfig, TryTimeout
 from momento_http._models import TopicEvent
 from momento_http._poll_parsing import parse_poll
 from momento_http._retry import RetryPolicy
-from momento_http._send import Call, Sender
+from momento_http._send import Sender
 from momento_http._subscription import Subscription
 from momento_http._ticket import Lane
 from momento_http._validation import sequence_position, topic_path

@@ -58,6 +58,7 @@ SCRIPT_EXAMPLES = {
         "answers by status: {204: 1, 200: 1, 404: 1}",
         "requests timed: 3",
     ],
+    "token_provider": ["0 b'order 0'", "4 b'order 4'", "tokens fetched: "],
     "local_server": [
         "None",
         "read-only key: 403 the token does not grant cache_write on menu",

@@ -1,0 +1,96 @@
+"""Call: one logical request, as the send path takes it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from momento_http._answers import Answer
+from momento_http._config import TryTimeout
+from momento_http._retry import RetryPolicy
+from momento_http._ticket import Lane
+
+__all__ = ["Call"]
+
+T = TypeVar("T")
+
+
+class Call(Generic[T]):
+    """One logical request: what to send, how long each try may take, how to judge it.
+
+    Args:
+        method: The HTTP method.
+        path: The path under the base URL, percent-encoded.
+        query: The query parameters, before encoding.
+        decode: Turns an accepted answer into the call's result; given None when a long
+            poll's time passed with no answer. A `ValueError` from it means the answer is
+            malformed (a transient failure).
+        timeout: How long each try may take (for a long poll: the body, once it begins).
+        retry: The retry policy, or None for one try.
+        limit: The most tries in a row.
+        accept: The statuses that are the call's success.
+        body: The request body.
+        content_type: The body's media type.
+        idempotent: Whether repeating the request is harmless.
+        miss_ok: Whether a 404 saying "key not found" is an answer (a miss), not an error.
+        max_bytes: The largest accepted answer read.
+        lane: A connection of its own to travel on (a subscription's), if any.
+        wait: For a long poll: seconds its answer may take to begin.
+        describe: What the call is, for the log line of a retry.
+    """
+
+    __slots__ = (
+        "accept",
+        "body",
+        "content_type",
+        "decode",
+        "describe",
+        "idempotent",
+        "lane",
+        "limit",
+        "max_bytes",
+        "method",
+        "miss_ok",
+        "path",
+        "query",
+        "retry",
+        "timeout",
+        "wait",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        *,
+        decode: Callable[[Answer | None], T],
+        timeout: TryTimeout,
+        retry: RetryPolicy | None,
+        limit: int,
+        accept: frozenset[int],
+        body: bytes = b"",
+        content_type: str | None = None,
+        idempotent: bool = True,
+        miss_ok: bool = False,
+        max_bytes: int,
+        lane: Lane | None = None,
+        wait: float | None = None,
+        describe: Callable[[], str] | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.decode = decode
+        self.timeout = timeout
+        self.retry = retry
+        self.limit = limit
+        self.accept = accept
+        self.body = body
+        self.content_type = content_type
+        self.idempotent = idempotent
+        self.miss_ok = miss_ok
+        self.max_bytes = max_bytes
+        self.lane = lane
+        self.wait = wait
+        self.describe = describe
