@@ -58,6 +58,7 @@ SCRIPT_EXAMPLES = {
         "answers by status: {204: 1, 200: 1, 404: 1}",
         "requests timed: 3",
     ],
+    "tracing": ["PUT http://127.0.0.1:", "ttl_seconds=60 204", "GET http://", "key=greeting 200"],
     "token_provider": ["0 b'order 0'", "4 b'order 4'", "tokens fetched: "],
     "local_server": [
         "None",
