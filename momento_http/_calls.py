@@ -27,6 +27,7 @@ T = TypeVar("T")
 TimeoutOption = float | httpx.Timeout | UseClientDefault
 RetryOption = RetryPolicy | UseClientDefault | None
 
+_KEPT_PATHS: Final = 256
 _READ: Final = frozenset({httpx.codes.OK})
 _WRITE: Final = frozenset(code for code in httpx.codes if httpx.codes.is_success(code))
 
@@ -50,6 +51,7 @@ class CallMaker:
 
     def __init__(self, config: ClientConfig) -> None:
         self._config = config
+        self._cache_paths: dict[str, str] = {}  # a client uses few caches: encode each once
 
     def get(
         self, cache: str, key: Key, timeout: TimeoutOption, retry: RetryOption
@@ -57,7 +59,12 @@ class CallMaker:
         """A `get`: the value's bytes, or None for a miss."""
         query = dict([encode_key(key)])
         call = self._call(
-            "GET", cache_path(cache), query, decode=_value_or_miss, timeout=timeout, retry=retry
+            "GET",
+            self._cache_path(cache),
+            query,
+            decode=_value_or_miss,
+            timeout=timeout,
+            retry=retry,
         )
         call.accept = _READ
         call.miss_ok = True
@@ -78,7 +85,7 @@ class CallMaker:
         body = encode_value(value)
         query["ttl_seconds"] = str(ttl_seconds(ttl, self._config.default_ttl))
         call = self._call(
-            "PUT", cache_path(cache), query, decode=_nothing, timeout=timeout, retry=retry
+            "PUT", self._cache_path(cache), query, decode=_nothing, timeout=timeout, retry=retry
         )
         call.body = body
         return call
@@ -89,7 +96,7 @@ class CallMaker:
         """A `delete`; deleting what is not there succeeds."""
         query = dict([encode_key(key)])
         call = self._call(
-            "DELETE", cache_path(cache), query, decode=_nothing, timeout=timeout, retry=retry
+            "DELETE", self._cache_path(cache), query, decode=_nothing, timeout=timeout, retry=retry
         )
         call.miss_ok = True
         return call
@@ -105,6 +112,14 @@ class CallMaker:
         call.content_type = "text/plain" if isinstance(value, str) else "application/octet-stream"
         call.idempotent = False  # a repeat could publish the message twice
         return call
+
+    def _cache_path(self, cache: str) -> str:
+        path = self._cache_paths.get(cache) if type(cache) is str else None
+        if path is None:
+            path = cache_path(cache)
+            if len(self._cache_paths) < _KEPT_PATHS:
+                self._cache_paths[cache] = path
+        return path
 
     def _call(
         self,

@@ -13,6 +13,7 @@ import contextlib
 import select
 import socket
 import ssl
+from functools import partial
 from typing import Final, cast
 
 import anyio
@@ -23,6 +24,7 @@ import httpx
 from momento_http._guard import Guard
 from momento_http._http1 import ProtocolError, ResponseReader
 from momento_http._ticket import Ticket
+from momento_http._watch import watch_for
 
 __all__ = [
     "AsyncioConnection",
@@ -84,10 +86,20 @@ class AsyncioConnection(Connection, asyncio.Protocol):
         loop: The running event loop.
     """
 
-    __slots__ = ("_lost", "_read_paused", "_transport", "_waiter", "_write_paused")
+    __slots__ = (
+        "_loop",
+        "_lost",
+        "_read_paused",
+        "_transport",
+        "_waiter",
+        "_watch",
+        "_write_paused",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(loop)
+        self._loop = loop
+        self._watch = watch_for(loop)
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._lost: BaseException | None = None
@@ -131,19 +143,20 @@ class AsyncioConnection(Connection, asyncio.Protocol):
             waiter.set_result(None)
 
     async def _wait(self, within: float | None, doing: str) -> None:
-        """Wait to be woken; a timer, not a cancel scope, keeps the time limit (it is cheaper)."""
-        loop = asyncio.get_running_loop()
+        """Wait to be woken; the loop's watch, not a cancel scope, keeps the time limit."""
+        loop = self._loop
         waiter = self._waiter = loop.create_future()
         ticket = self.ticket
         seconds, by_deadline = (within, False) if ticket is None else ticket.limit(within)
         if seconds is None:
             await waiter
             return
-        timer = loop.call_later(seconds, self._expire, waiter, doing, seconds, by_deadline)
+        expire = partial(self._expire, waiter, doing, seconds, by_deadline)
+        tick = self._watch.add(loop.time() + seconds, waiter, expire)
         try:
             await waiter
         finally:
-            timer.cancel()
+            self._watch.remove(tick, waiter)
 
     def _expire(
         self, waiter: asyncio.Future[None], doing: str, seconds: float, by_deadline: bool
