@@ -71,6 +71,7 @@ def docs(session: nox.Session) -> None:
     session.run(
         "mkdocs", "build", "--strict", "--site-dir", str(site), env={"NO_MKDOCS_2_WARNING": "1"}
     )
+    session.run("python", "tests/site_check.py", str(site))  # what the pages render to
     session.log(f"built {site}")
 
 
