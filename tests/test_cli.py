@@ -44,10 +44,16 @@ class CliRunner:
     def __init__(self, server: LocalServer) -> None:
         self.server = server
         self.env = {**os.environ, "MOMENTO_API_KEY": server.api_key}
-        self.env.pop("MOMENTO_ENDPOINT", None)
+        for name in ("MOMENTO_ENDPOINT", "MOMENTO_BASE_URL", "MOMENTO_AUTH_TOKEN"):
+            self.env.pop(name, None)
 
-    def command(self, *arguments: str, base_url: str | None = None) -> list[str]:
-        return [*MODULE, *arguments, "--base-url", base_url or str(self.server.base_url)]
+    def command(
+        self, *arguments: str, base_url: str | None = None, where: str = "after"
+    ) -> list[str]:
+        """The command line, with `--base-url` after the command, before it, or not at all."""
+        flag = ["--base-url", base_url or str(self.server.base_url)]
+        placed = {"after": [*arguments, *flag], "before": [*flag, *arguments], "none": arguments}
+        return [*MODULE, *placed[where]]
 
     def __call__(
         self,
@@ -56,9 +62,10 @@ class CliRunner:
         env: dict[str, str] | None = None,
         secrets: tuple[str, ...] = (),
         base_url: str | None = None,
+        where: str = "after",
     ) -> Outcome:
         result = subprocess.run(
-            self.command(*arguments, base_url=base_url),
+            self.command(*arguments, base_url=base_url, where=where),
             input=stdin,
             capture_output=True,
             env=self.env if env is None else env,
@@ -102,6 +109,31 @@ def test_the_ttl_flag_reaches_the_server(cli: CliRunner) -> None:
     assert cli("set", CACHE, key, "v", "--ttl", "0").code == ExitCode.BAD_INPUT
     assert cli("set", CACHE, key, "v", "--ttl", str(10**9)).code == ExitCode.BAD_INPUT
     assert cli("set", CACHE, key, "v", "--ttl", "5").code == ExitCode.OK
+
+
+def test_connection_options_go_before_or_after_the_command(cli: CliRunner) -> None:
+    key = unique("before")
+    assert cli("--timeout", "30", "set", CACHE, key, "early", where="before").code == 0
+    assert cli("get", CACHE, key, "--timeout", "30", where="before").stdout == b"early"
+    assert cli("--api-key", cli.server.api_key, "get", CACHE, key).stdout == b"early"
+    # Given on both sides, the one after the command wins, as a repeated flag does.
+    with LocalServer([CACHE]) as gone:
+        dead = str(gone.base_url)
+    late = [*MODULE, "--base-url", dead, "get", CACHE, key, "--base-url", cli.server.base_url]
+    result = subprocess.run(late, capture_output=True, env=cli.env, timeout=60, check=False)
+    assert (result.returncode, result.stdout) == (ExitCode.OK, b"early")
+
+
+def test_momento_base_url_from_the_environment_needs_no_flag(cli: CliRunner) -> None:
+    key = unique("env-url")
+    env = {**cli.env, "MOMENTO_BASE_URL": str(cli.server.base_url)}
+    assert cli("set", CACHE, key, "from env", env=env, where="none").code == ExitCode.OK
+    assert cli("get", CACHE, key, env=env, where="none").stdout == b"from env"
+    # A flag still wins over the environment.
+    with LocalServer([CACHE]) as gone:
+        env["MOMENTO_BASE_URL"] = str(gone.base_url)
+    assert cli("get", CACHE, key, env=env, where="none").code == ExitCode.UNREACHABLE
+    assert cli("get", CACHE, key, env=env).stdout == b"from env"
 
 
 def test_a_terminal_on_stdin_is_not_read_for_a_value(cli: CliRunner) -> None:
@@ -299,3 +331,7 @@ def test_the_local_subcommand_refuses_bad_flags() -> None:
     )
     assert result.returncode == 2
     assert "momento-http local: error: unrecognized arguments: --bogus" in result.stderr
+    early = [*MODULE, "--timeout", "3", "local", "--port", "0"]
+    result = subprocess.run(early, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2
+    assert "the connection options are not the local server's" in result.stderr

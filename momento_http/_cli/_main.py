@@ -41,7 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     if arguments[:1] == ["local"]:
         return _run_local_server(arguments[1:])
-    args = build_parser().parse_args(arguments)
+    parser = build_parser()
+    args = parser.parse_args(arguments)
+    if args.command == "local":  # not first: connection options came before it
+        parser.error(
+            "the connection options are not the local server's: give its own after 'local' "
+            f"(see: {PROG} local --help)"
+        )
     try:
         return anyio.run(run_command, args)
     except MomentoError as error:
