@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import shutil
 import signal
 import subprocess
@@ -136,6 +137,33 @@ def test_momento_base_url_from_the_environment_needs_no_flag(cli: CliRunner) -> 
     assert cli("get", CACHE, key, env=env).stdout == b"from env"
 
 
+NO_ENDPOINT = "no endpoint: the API key names none, so give --base-url, --endpoint or --region"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "message"),
+    [
+        ((), {"MOMENTO_API_KEY": ""}, "no API key: give --api-key or set MOMENTO_API_KEY"),
+        (("--api-key", ""), {}, "--api-key is empty"),
+        ((), {"MOMENTO_API_KEY": "two words"}, "MOMENTO_API_KEY holds whitespace"),
+        (("--base-url", "ftp://h"), {}, "--base-url must be an http:// or https:// URL"),
+        (("--endpoint", "https://h"), {}, "give a full URL with --base-url"),
+        (("--endpoint", " "), {}, "--endpoint must be a non-empty host name"),
+        (("--region", "mars-north-1"), {}, "unknown --region 'mars-north-1'; known regions:"),
+        ((), {}, NO_ENDPOINT),
+        (("--base-url", "http://127.0.0.1:9", "--ttl", "0"), {}, "--ttl must be positive"),
+    ],
+)
+def test_messages_name_the_flags_not_the_python_parameters(
+    cli: CliRunner, arguments: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    environment = {**cli.env, **env}
+    outcome = cli("set", CACHE, "k", "v", *arguments, env=environment, where="none")
+    assert outcome.code == ExitCode.BAD_INPUT
+    assert message in outcome.stderr
+    assert not re.search(r"api_key|base_url|\w=", outcome.stderr), outcome.stderr
+
+
 def test_a_terminal_on_stdin_is_not_read_for_a_value(cli: CliRunner) -> None:
     leader, follower = pty.openpty()
     try:
@@ -180,7 +208,7 @@ def test_no_api_key_is_bad_input(cli: CliRunner) -> None:
     env = {k: v for k, v in cli.env.items() if k not in {"MOMENTO_API_KEY", "MOMENTO_AUTH_TOKEN"}}
     outcome = cli("get", CACHE, "k", env=env)
     assert outcome.code == ExitCode.BAD_INPUT
-    assert "set MOMENTO_API_KEY" in outcome.stderr
+    assert "give --api-key or set MOMENTO_API_KEY" in outcome.stderr
 
 
 def test_the_api_key_flag_wins_and_is_never_printed(cli: CliRunner, server: LocalServer) -> None:

@@ -11,6 +11,7 @@ import anyio
 from momento_http import MomentoError
 from momento_http._cli._commands import run_command
 from momento_http._cli._exit import ExitCode, exit_code_for
+from momento_http._cli._messages import describe
 from momento_http._cli._parser import PROG, build_parser
 
 __all__ = ["main"]
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return anyio.run(run_command, args)
     except MomentoError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
+        print(f"{PROG}: {describe(error, args)}", file=sys.stderr)
         return exit_code_for(error)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
