@@ -164,6 +164,34 @@ def test_messages_name_the_flags_not_the_python_parameters(
     assert not re.search(r"api_key|base_url|\w=", outcome.stderr), outcome.stderr
 
 
+def test_empty_stdin_is_no_value_unless_file_dash_asks_for_it(cli: CliRunner) -> None:
+    key = unique("empty")
+    for stdin_kind in ("pipe", "devnull", "closed"):
+        command = cli.command("set", CACHE, key)
+        if stdin_kind == "closed":
+            command = ["sh", "-c", 'exec "$@" <&-', "sh", *command]
+        source = subprocess.DEVNULL if stdin_kind == "devnull" else None
+        result = subprocess.run(
+            command,
+            input=b"" if source is None else None,
+            stdin=source,
+            capture_output=True,
+            env=cli.env,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == ExitCode.BAD_INPUT, stdin_kind
+        assert b"no value:" in result.stderr
+        assert b"Traceback" not in result.stderr
+    assert "standard input is empty; --file - reads it even so" in cli("set", CACHE, key).stderr
+    assert cli("get", CACHE, key).code == ExitCode.MISS
+    published = cli("publish", CACHE, unique("topic"))
+    assert published.code == ExitCode.BAD_INPUT
+    assert "no message:" in published.stderr
+    assert cli("set", CACHE, key, "--file", "-").code == ExitCode.OK
+    assert cli("get", CACHE, key) == Outcome(ExitCode.OK, b"", "")
+
+
 def test_a_terminal_on_stdin_is_not_read_for_a_value(cli: CliRunner) -> None:
     leader, follower = pty.openpty()
     try:

@@ -35,20 +35,36 @@ def _client(args: argparse.Namespace) -> MomentoClient:
     )
 
 
-def _read_value(args: argparse.Namespace, stdin: BinaryIO) -> bytes | str:
-    """The value from the argument, the file, or standard input: exactly one of them."""
+def _read_value(args: argparse.Namespace, stdin: BinaryIO | None, what: str) -> bytes | str:
+    """The value from the argument, the file, or standard input: exactly one of them.
+
+    Standard input is read unasked only when it is neither a terminal nor empty: an empty
+    one (cron, CI, `</dev/null`) is a mistake far more often than an empty value, which
+    `--file -` (or an empty argument) still stores.
+    """
     if args.value is not None and args.file is not None:
-        raise InvalidArgumentError("give the value or --file, not both")
+        raise InvalidArgumentError(f"give the {what} or --file, not both")
     if args.value is not None:
         return str(args.value)
-    if args.file == "-" or (args.file is None and not stdin.isatty()):
+    if args.file is not None and args.file != "-":
+        try:
+            return Path(args.file).read_bytes()
+        except OSError as error:
+            raise InvalidArgumentError(f"cannot read {args.file}: {error.strerror}") from None
+    if stdin is None:
+        raise InvalidArgumentError(f"no {what}: standard input is closed")
+    if args.file == "-":
         return stdin.read()
-    if args.file is None:
-        raise InvalidArgumentError("no value: give it as an argument, with --file, or on stdin")
-    try:
-        return Path(args.file).read_bytes()
-    except OSError as error:
-        raise InvalidArgumentError(f"cannot read {args.file}: {error.strerror}") from None
+    if stdin.isatty():
+        why = "standard input is a terminal"
+    else:
+        piped = stdin.read()
+        if piped:
+            return piped
+        why = "standard input is empty; --file - reads it even so"
+    raise InvalidArgumentError(
+        f"no {what}: give it as an argument, with --file, or on stdin ({why})"
+    )
 
 
 def _message(value: bytes | str, *, binary: bool) -> bytes | str:
@@ -115,7 +131,8 @@ async def run_command(args: argparse.Namespace) -> ExitCode:
     Raises:
         MomentoError: The request failed, or an input was refused.
     """
-    stdin, stdout = sys.stdin.buffer, sys.stdout
+    stdin = None if sys.stdin is None else sys.stdin.buffer  # None: started with it closed
+    stdout = sys.stdout
     async with _client(args) as client:
         match args.command:
             case "get":
@@ -128,11 +145,11 @@ async def run_command(args: argparse.Namespace) -> ExitCode:
                 stdout.flush()
             case "set":
                 ttl = _DEFAULT_TTL if args.ttl is None else args.ttl
-                await client.set(args.cache, args.key, _read_value(args, stdin), ttl=ttl)
+                await client.set(args.cache, args.key, _read_value(args, stdin, "value"), ttl=ttl)
             case "delete":
                 await client.delete(args.cache, args.key)
             case "publish":
-                message = _message(_read_value(args, stdin), binary=args.binary)
+                message = _message(_read_value(args, stdin, "message"), binary=args.binary)
                 await client.publish(args.cache, args.topic, message)
             case "subscribe":
                 await _subscribe(client, args, stdout)
