@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import os
 import pty
+import queue
 import re
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -391,3 +395,61 @@ def test_the_local_subcommand_refuses_bad_flags() -> None:
     result = subprocess.run(early, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2
     assert "the connection options are not the local server's" in result.stderr
+
+
+# A token a shell would take apart if it were not quoted (the client accepts it as it is).
+AWKWARD_TOKEN = "it's-$HOME;`x`|\"&*"
+FROM_ENV = """
+import anyio
+from momento_http import MomentoClient
+
+async def main():
+    async with MomentoClient.from_env() as client:
+        print((await client.get("shell-cache", "k")).decode())
+
+anyio.run(main)
+"""
+
+
+def read_lines(stream: IO[str], count: int) -> list[str]:
+    """Read lines from a child's output; fail, rather than hang, if they never come."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def reader() -> None:
+        for _ in range(count):
+            lines.put(stream.readline().rstrip("\n"))
+
+    threading.Thread(target=reader, daemon=True).start()
+    return [lines.get(timeout=30) for _ in range(count)]
+
+
+def test_the_local_subcommand_prints_exports_for_another_shell(tmp_path: Path) -> None:
+    command = [*MODULE, "local", "--port", "0", "--cache", "shell-cache", "--token", AWKWARD_TOKEN]
+    (tmp_path / "from_env.py").write_text(FROM_ENV, encoding="utf-8")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOMENTO_")}
+    clean["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), clean["PATH"]])
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            lines = read_lines(process.stdout, 6)
+            pasted = "\n".join(lines[3:])  # what a user copies into another shell
+            then = 'momento-http set shell-cache k "from a shell" && momento-http get shell-cache k'
+            script = f"{pasted}\n{then} && echo && {shlex.quote(sys.executable)} from_env.py"
+            shell = subprocess.run(
+                ["sh", "-c", script],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                env=clean,
+                timeout=60,
+                check=False,
+            )
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=10) == 0
+    assert lines[0].startswith("Momento local server at http://127.0.0.1:")
+    assert lines[3].startswith("# ")
+    assert lines[4].startswith("export MOMENTO_API_KEY=")
+    assert lines[5].startswith("export MOMENTO_BASE_URL=")
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout.splitlines() == ["from a shell", "from a shell"]

@@ -11,6 +11,7 @@ PROG = "momento-http"
 _EPILOG = """\
 The API key comes from --api-key, else MOMENTO_API_KEY; the base URL from the first of
 --base-url, --endpoint, --region, the key itself, MOMENTO_BASE_URL and MOMENTO_ENDPOINT.
+`momento-http local` prints two `export` lines that point later commands at it.
 
 exit statuses: 0 done, 1 miss (get), 2 bad input, 3 key refused (401/403),
 4 no such cache, 5 server error or limit (5xx/429), 6 unreachable or timed out,
