@@ -331,6 +331,22 @@ def test_subscribe_reports_a_gap_as_a_discontinuity(cli: CliRunner) -> None:
     assert item["value"] == "only"
 
 
+def test_a_subscription_that_received_nothing_gives_no_position(cli: CliRunner) -> None:
+    topic = unique("quiet")
+    with subprocess.Popen(
+        cli.command("subscribe", CACHE, topic), stderr=subprocess.PIPE, env=cli.env
+    ) as process:
+        assert process.stderr is not None
+        cli.server.wait_for_subscribers_sync(CACHE, topic)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == ExitCode.OK
+        stderr = process.stderr.read().decode()
+    assert "to resume: no position yet (nothing was received)" in stderr
+    assert "to start from the next message published" in stderr
+    assert "--sequence-number 0" not in stderr
+    assert "Traceback" not in stderr
+
+
 def test_ctrl_c_ends_a_subscription_cleanly_and_says_where_to_resume(cli: CliRunner) -> None:
     topic = unique("ctrl-c")
     for value in ("a", "b"):

@@ -88,6 +88,19 @@ async def _print_events(subscription: Subscription, args: argparse.Namespace, ou
             return
 
 
+def _resume_hint(subscription: Subscription) -> str:
+    """The flags that resume after the last event, or, with no position yet, what to do."""
+    if subscription.next_sequence_number == 0:  # 0 is no position: it means "next published"
+        return (
+            "no position yet (nothing was received); subscribe without --sequence-number "
+            "to start from the next message published"
+        )
+    resume = f"--sequence-number {subscription.next_sequence_number}"
+    if subscription.sequence_page is not None:
+        resume += f" --sequence-page {subscription.sequence_page}"
+    return resume
+
+
 async def _subscribe(client: MomentoClient, args: argparse.Namespace, out: TextIO) -> None:
     """Print events until --count messages, Ctrl-C or SIGTERM; then say how to resume."""
     subscription = client.subscribe(
@@ -111,10 +124,7 @@ async def _subscribe(client: MomentoClient, args: argparse.Namespace, out: TextI
         except Exception as error:  # re-raised below, outside the task group: not grouped
             failure = error
         group.cancel_scope.cancel()
-    resume = f"--sequence-number {subscription.next_sequence_number}"
-    if subscription.sequence_page is not None:
-        resume += f" --sequence-page {subscription.sequence_page}"
-    print(f"momento-http: to resume: {resume}", file=sys.stderr, flush=True)
+    print(f"momento-http: to resume: {_resume_hint(subscription)}", file=sys.stderr, flush=True)
     if failure is not None:
         raise failure
 
