@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=connection,
         help="print a topic's messages as JSON lines until Ctrl-C",
         description="Print one JSON object per event. On exit, standard error says how to "
-        "resume: --sequence-number N --sequence-page P.",
+        "resume: --sequence-number N --sequence-page P, or, if nothing was received, that "
+        "there is no position yet.",
     )
     subscribe.add_argument("cache")
     subscribe.add_argument("topic")
