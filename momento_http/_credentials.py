@@ -31,6 +31,11 @@ __all__ = [
     "resolve_base_url",
 ]
 
+# Momento's published region list: https://docs.momentohq.com/platform/regions (its source,
+# github.com/momentohq/public-dev-docs docs/platform/regions/index.md, as of commit 6d688996,
+# 2026-08-17), which names each region's cell and composes the HTTP API's base URL as
+# https://api.cache.<cell>.prod.a.momentohq.com. The first eight are also on the HTTP API
+# reference pages; eu-west-2, eu-north-1 and ap-southeast-2 are only on the newer list.
 REGION_ENDPOINTS: dict[str, str] = {
     "us-west-2": "cell-4-us-west-2-1.prod.a.momentohq.com",
     "us-east-1": "cell-us-east-1-1.prod.a.momentohq.com",
@@ -40,8 +45,11 @@ REGION_ENDPOINTS: dict[str, str] = {
     "eu-west-1": "cell-1-eu-west-1-1.prod.a.momentohq.com",
     "eu-central-1": "cell-1-eu-central-1-1.prod.a.momentohq.com",
     "ap-south-1": "cell-1-ap-south-1-1.prod.a.momentohq.com",
+    "eu-west-2": "cell-1-eu-west-2-1.prod.a.momentohq.com",
+    "eu-north-1": "cell-1-eu-north-1-1.prod.a.momentohq.com",
+    "ap-southeast-2": "cell-1-ap-southeast-2-1.prod.a.momentohq.com",
 }
-"""The cell endpoint of each AWS region the HTTP API is offered in."""
+"""The cell endpoint of each AWS region Momento publishes (see the comment above)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import os
 import pty
+import queue
+import re
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -44,10 +49,16 @@ class CliRunner:
     def __init__(self, server: LocalServer) -> None:
         self.server = server
         self.env = {**os.environ, "MOMENTO_API_KEY": server.api_key}
-        self.env.pop("MOMENTO_ENDPOINT", None)
+        for name in ("MOMENTO_ENDPOINT", "MOMENTO_BASE_URL", "MOMENTO_AUTH_TOKEN"):
+            self.env.pop(name, None)
 
-    def command(self, *arguments: str, base_url: str | None = None) -> list[str]:
-        return [*MODULE, *arguments, "--base-url", base_url or str(self.server.base_url)]
+    def command(
+        self, *arguments: str, base_url: str | None = None, where: str = "after"
+    ) -> list[str]:
+        """The command line, with `--base-url` after the command, before it, or not at all."""
+        flag = ["--base-url", base_url or str(self.server.base_url)]
+        placed = {"after": [*arguments, *flag], "before": [*flag, *arguments], "none": arguments}
+        return [*MODULE, *placed[where]]
 
     def __call__(
         self,
@@ -56,9 +67,10 @@ class CliRunner:
         env: dict[str, str] | None = None,
         secrets: tuple[str, ...] = (),
         base_url: str | None = None,
+        where: str = "after",
     ) -> Outcome:
         result = subprocess.run(
-            self.command(*arguments, base_url=base_url),
+            self.command(*arguments, base_url=base_url, where=where),
             input=stdin,
             capture_output=True,
             env=self.env if env is None else env,
@@ -102,6 +114,86 @@ def test_the_ttl_flag_reaches_the_server(cli: CliRunner) -> None:
     assert cli("set", CACHE, key, "v", "--ttl", "0").code == ExitCode.BAD_INPUT
     assert cli("set", CACHE, key, "v", "--ttl", str(10**9)).code == ExitCode.BAD_INPUT
     assert cli("set", CACHE, key, "v", "--ttl", "5").code == ExitCode.OK
+
+
+def test_connection_options_go_before_or_after_the_command(cli: CliRunner) -> None:
+    key = unique("before")
+    assert cli("--timeout", "30", "set", CACHE, key, "early", where="before").code == 0
+    assert cli("get", CACHE, key, "--timeout", "30", where="before").stdout == b"early"
+    assert cli("--api-key", cli.server.api_key, "get", CACHE, key).stdout == b"early"
+    # Given on both sides, the one after the command wins, as a repeated flag does.
+    with LocalServer([CACHE]) as gone:
+        dead = str(gone.base_url)
+    late = [*MODULE, "--base-url", dead, "get", CACHE, key, "--base-url", cli.server.base_url]
+    result = subprocess.run(late, capture_output=True, env=cli.env, timeout=60, check=False)
+    assert (result.returncode, result.stdout) == (ExitCode.OK, b"early")
+
+
+def test_momento_base_url_from_the_environment_needs_no_flag(cli: CliRunner) -> None:
+    key = unique("env-url")
+    env = {**cli.env, "MOMENTO_BASE_URL": str(cli.server.base_url)}
+    assert cli("set", CACHE, key, "from env", env=env, where="none").code == ExitCode.OK
+    assert cli("get", CACHE, key, env=env, where="none").stdout == b"from env"
+    # A flag still wins over the environment.
+    with LocalServer([CACHE]) as gone:
+        env["MOMENTO_BASE_URL"] = str(gone.base_url)
+    assert cli("get", CACHE, key, env=env, where="none").code == ExitCode.UNREACHABLE
+    assert cli("get", CACHE, key, env=env).stdout == b"from env"
+
+
+NO_ENDPOINT = "no endpoint: the API key names none, so give --base-url, --endpoint or --region"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "message"),
+    [
+        ((), {"MOMENTO_API_KEY": ""}, "no API key: give --api-key or set MOMENTO_API_KEY"),
+        (("--api-key", ""), {}, "--api-key is empty"),
+        ((), {"MOMENTO_API_KEY": "two words"}, "MOMENTO_API_KEY holds whitespace"),
+        (("--base-url", "ftp://h"), {}, "--base-url must be an http:// or https:// URL"),
+        (("--endpoint", "https://h"), {}, "give a full URL with --base-url"),
+        (("--endpoint", " "), {}, "--endpoint must be a non-empty host name"),
+        (("--region", "mars-north-1"), {}, "unknown --region 'mars-north-1'; known regions:"),
+        ((), {}, NO_ENDPOINT),
+        (("--base-url", "http://127.0.0.1:9", "--ttl", "0"), {}, "--ttl must be positive"),
+    ],
+)
+def test_messages_name_the_flags_not_the_python_parameters(
+    cli: CliRunner, arguments: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    environment = {**cli.env, **env}
+    outcome = cli("set", CACHE, "k", "v", *arguments, env=environment, where="none")
+    assert outcome.code == ExitCode.BAD_INPUT
+    assert message in outcome.stderr
+    assert not re.search(r"api_key|base_url|\w=", outcome.stderr), outcome.stderr
+
+
+def test_empty_stdin_is_no_value_unless_file_dash_asks_for_it(cli: CliRunner) -> None:
+    key = unique("empty")
+    for stdin_kind in ("pipe", "devnull", "closed"):
+        command = cli.command("set", CACHE, key)
+        if stdin_kind == "closed":
+            command = ["sh", "-c", 'exec "$@" <&-', "sh", *command]
+        source = subprocess.DEVNULL if stdin_kind == "devnull" else None
+        result = subprocess.run(
+            command,
+            input=b"" if source is None else None,
+            stdin=source,
+            capture_output=True,
+            env=cli.env,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == ExitCode.BAD_INPUT, stdin_kind
+        assert b"no value:" in result.stderr
+        assert b"Traceback" not in result.stderr
+    assert "standard input is empty; --file - reads it even so" in cli("set", CACHE, key).stderr
+    assert cli("get", CACHE, key).code == ExitCode.MISS
+    published = cli("publish", CACHE, unique("topic"))
+    assert published.code == ExitCode.BAD_INPUT
+    assert "no message:" in published.stderr
+    assert cli("set", CACHE, key, "--file", "-").code == ExitCode.OK
+    assert cli("get", CACHE, key) == Outcome(ExitCode.OK, b"", "")
 
 
 def test_a_terminal_on_stdin_is_not_read_for_a_value(cli: CliRunner) -> None:
@@ -148,7 +240,7 @@ def test_no_api_key_is_bad_input(cli: CliRunner) -> None:
     env = {k: v for k, v in cli.env.items() if k not in {"MOMENTO_API_KEY", "MOMENTO_AUTH_TOKEN"}}
     outcome = cli("get", CACHE, "k", env=env)
     assert outcome.code == ExitCode.BAD_INPUT
-    assert "set MOMENTO_API_KEY" in outcome.stderr
+    assert "give --api-key or set MOMENTO_API_KEY" in outcome.stderr
 
 
 def test_the_api_key_flag_wins_and_is_never_printed(cli: CliRunner, server: LocalServer) -> None:
@@ -239,6 +331,22 @@ def test_subscribe_reports_a_gap_as_a_discontinuity(cli: CliRunner) -> None:
     assert item["value"] == "only"
 
 
+def test_a_subscription_that_received_nothing_gives_no_position(cli: CliRunner) -> None:
+    topic = unique("quiet")
+    with subprocess.Popen(
+        cli.command("subscribe", CACHE, topic), stderr=subprocess.PIPE, env=cli.env
+    ) as process:
+        assert process.stderr is not None
+        cli.server.wait_for_subscribers_sync(CACHE, topic)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == ExitCode.OK
+        stderr = process.stderr.read().decode()
+    assert "to resume: no position yet (nothing was received)" in stderr
+    assert "to start from the next message published" in stderr
+    assert "--sequence-number 0" not in stderr
+    assert "Traceback" not in stderr
+
+
 def test_ctrl_c_ends_a_subscription_cleanly_and_says_where_to_resume(cli: CliRunner) -> None:
     topic = unique("ctrl-c")
     for value in ("a", "b"):
@@ -299,3 +407,65 @@ def test_the_local_subcommand_refuses_bad_flags() -> None:
     )
     assert result.returncode == 2
     assert "momento-http local: error: unrecognized arguments: --bogus" in result.stderr
+    early = [*MODULE, "--timeout", "3", "local", "--port", "0"]
+    result = subprocess.run(early, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2
+    assert "the connection options are not the local server's" in result.stderr
+
+
+# A token a shell would take apart if it were not quoted (the client accepts it as it is).
+AWKWARD_TOKEN = "it's-$HOME;`x`|\"&*"
+FROM_ENV = """
+import anyio
+from momento_http import MomentoClient
+
+async def main():
+    async with MomentoClient.from_env() as client:
+        print((await client.get("shell-cache", "k")).decode())
+
+anyio.run(main)
+"""
+
+
+def read_lines(stream: IO[str], count: int) -> list[str]:
+    """Read lines from a child's output; fail, rather than hang, if they never come."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def reader() -> None:
+        for _ in range(count):
+            lines.put(stream.readline().rstrip("\n"))
+
+    threading.Thread(target=reader, daemon=True).start()
+    return [lines.get(timeout=30) for _ in range(count)]
+
+
+def test_the_local_subcommand_prints_exports_for_another_shell(tmp_path: Path) -> None:
+    command = [*MODULE, "local", "--port", "0", "--cache", "shell-cache", "--token", AWKWARD_TOKEN]
+    (tmp_path / "from_env.py").write_text(FROM_ENV, encoding="utf-8")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOMENTO_")}
+    clean["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), clean["PATH"]])
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            lines = read_lines(process.stdout, 6)
+            pasted = "\n".join(lines[3:])  # what a user copies into another shell
+            then = 'momento-http set shell-cache k "from a shell" && momento-http get shell-cache k'
+            script = f"{pasted}\n{then} && echo && {shlex.quote(sys.executable)} from_env.py"
+            shell = subprocess.run(
+                ["sh", "-c", script],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                env=clean,
+                timeout=60,
+                check=False,
+            )
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=10) == 0
+    assert lines[0].startswith("Momento local server at http://127.0.0.1:")
+    assert lines[3].startswith("# ")
+    assert lines[4].startswith("export MOMENTO_API_KEY=")
+    assert lines[5].startswith("export MOMENTO_BASE_URL=")
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout.splitlines() == ["from a shell", "from a shell"]

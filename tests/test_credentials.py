@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -94,14 +95,41 @@ REFERENCE_REGIONS = {
 }
 
 
+# Momento's current published list, https://docs.momentohq.com/platform/regions (source:
+# momentohq/public-dev-docs docs/platform/regions/index.md at 6d688996, 2026-08-17), copied by
+# hand: each cell name composed as https://api.cache.<cell>.prod.a.momentohq.com, as it says.
+PUBLISHED_REGIONS = {
+    "us-east-1": "https://api.cache.cell-us-east-1-1.prod.a.momentohq.com",
+    "us-east-2": "https://api.cache.cell-1-us-east-2-1.prod.a.momentohq.com",
+    "us-west-2": "https://api.cache.cell-4-us-west-2-1.prod.a.momentohq.com",
+    "eu-west-1": "https://api.cache.cell-1-eu-west-1-1.prod.a.momentohq.com",
+    "eu-west-2": "https://api.cache.cell-1-eu-west-2-1.prod.a.momentohq.com",
+    "eu-central-1": "https://api.cache.cell-1-eu-central-1-1.prod.a.momentohq.com",
+    "eu-north-1": "https://api.cache.cell-1-eu-north-1-1.prod.a.momentohq.com",
+    "ap-south-1": "https://api.cache.cell-1-ap-south-1-1.prod.a.momentohq.com",
+    "ap-northeast-1": "https://api.cache.cell-ap-northeast-1-1.prod.a.momentohq.com",
+    "ap-southeast-1": "https://api.cache.cell-1-ap-southeast-1-1.prod.a.momentohq.com",
+    "ap-southeast-2": "https://api.cache.cell-1-ap-southeast-2-1.prod.a.momentohq.com",
+}
+
+
 @pytest.mark.parametrize(("region", "url"), REFERENCE_REGIONS.items())
 def test_region_resolves_to_the_reference_endpoint(region: str, url: str) -> None:
     client = MomentoClient(make_jwt({"t": "g"}), region=region)
     assert client.base_url == httpx.URL(url)
 
 
-def test_region_table_has_exactly_the_reference_regions() -> None:
-    assert set(REGION_ENDPOINTS) == set(REFERENCE_REGIONS)
+@pytest.mark.parametrize(("region", "url"), PUBLISHED_REGIONS.items())
+def test_region_resolves_to_the_published_endpoint(region: str, url: str) -> None:
+    client = MomentoClient(make_jwt({"t": "g"}), region=region)
+    assert client.base_url == httpx.URL(url)
+
+
+def test_region_table_has_exactly_the_published_regions() -> None:
+    assert set(REGION_ENDPOINTS) == set(PUBLISHED_REGIONS)
+    # The newer list keeps every region of the reference pages, at the same address.
+    assert REFERENCE_REGIONS.items() <= PUBLISHED_REGIONS.items()
+    assert {"eu-west-2", "ap-southeast-2"} <= set(REGION_ENDPOINTS)
 
 
 def test_unknown_region_lists_the_known_ones() -> None:
@@ -205,3 +233,13 @@ def test_token_is_in_no_repr() -> None:
     for shown in (repr(client), str(client), repr(credentials)):
         assert inner not in shown
         assert key not in shown
+
+
+def test_the_docs_list_every_region_with_its_cell() -> None:
+    root = Path(__file__).parent.parent
+    table = (root / "docs" / "credentials.md").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    listed = readme[readme.index("Regions, as [Momento lists them]") :].split(".\n", 1)[0]
+    for region, cell in REGION_ENDPOINTS.items():
+        assert f"| `{region}` | `{cell}` |" in table
+        assert f"`{region}`" in listed

@@ -35,20 +35,36 @@ def _client(args: argparse.Namespace) -> MomentoClient:
     )
 
 
-def _read_value(args: argparse.Namespace, stdin: BinaryIO) -> bytes | str:
-    """The value from the argument, the file, or standard input: exactly one of them."""
+def _read_value(args: argparse.Namespace, stdin: BinaryIO | None, what: str) -> bytes | str:
+    """The value from the argument, the file, or standard input: exactly one of them.
+
+    Standard input is read unasked only when it is neither a terminal nor empty: an empty
+    one (cron, CI, `</dev/null`) is a mistake far more often than an empty value, which
+    `--file -` (or an empty argument) still stores.
+    """
     if args.value is not None and args.file is not None:
-        raise InvalidArgumentError("give the value or --file, not both")
+        raise InvalidArgumentError(f"give the {what} or --file, not both")
     if args.value is not None:
         return str(args.value)
-    if args.file == "-" or (args.file is None and not stdin.isatty()):
+    if args.file is not None and args.file != "-":
+        try:
+            return Path(args.file).read_bytes()
+        except OSError as error:
+            raise InvalidArgumentError(f"cannot read {args.file}: {error.strerror}") from None
+    if stdin is None:
+        raise InvalidArgumentError(f"no {what}: standard input is closed")
+    if args.file == "-":
         return stdin.read()
-    if args.file is None:
-        raise InvalidArgumentError("no value: give it as an argument, with --file, or on stdin")
-    try:
-        return Path(args.file).read_bytes()
-    except OSError as error:
-        raise InvalidArgumentError(f"cannot read {args.file}: {error.strerror}") from None
+    if stdin.isatty():
+        why = "standard input is a terminal"
+    else:
+        piped = stdin.read()
+        if piped:
+            return piped
+        why = "standard input is empty; --file - reads it even so"
+    raise InvalidArgumentError(
+        f"no {what}: give it as an argument, with --file, or on stdin ({why})"
+    )
 
 
 def _message(value: bytes | str, *, binary: bool) -> bytes | str:
@@ -70,6 +86,19 @@ async def _print_events(subscription: Subscription, args: argparse.Namespace, ou
         received += isinstance(event, TopicItem)
         if args.count is not None and received >= args.count:
             return
+
+
+def _resume_hint(subscription: Subscription) -> str:
+    """The flags that resume after the last event, or, with no position yet, what to do."""
+    if subscription.next_sequence_number == 0:  # 0 is no position: it means "next published"
+        return (
+            "no position yet (nothing was received); subscribe without --sequence-number "
+            "to start from the next message published"
+        )
+    resume = f"--sequence-number {subscription.next_sequence_number}"
+    if subscription.sequence_page is not None:
+        resume += f" --sequence-page {subscription.sequence_page}"
+    return resume
 
 
 async def _subscribe(client: MomentoClient, args: argparse.Namespace, out: TextIO) -> None:
@@ -95,10 +124,7 @@ async def _subscribe(client: MomentoClient, args: argparse.Namespace, out: TextI
         except Exception as error:  # re-raised below, outside the task group: not grouped
             failure = error
         group.cancel_scope.cancel()
-    resume = f"--sequence-number {subscription.next_sequence_number}"
-    if subscription.sequence_page is not None:
-        resume += f" --sequence-page {subscription.sequence_page}"
-    print(f"momento-http: to resume: {resume}", file=sys.stderr, flush=True)
+    print(f"momento-http: to resume: {_resume_hint(subscription)}", file=sys.stderr, flush=True)
     if failure is not None:
         raise failure
 
@@ -115,7 +141,8 @@ async def run_command(args: argparse.Namespace) -> ExitCode:
     Raises:
         MomentoError: The request failed, or an input was refused.
     """
-    stdin, stdout = sys.stdin.buffer, sys.stdout
+    stdin = None if sys.stdin is None else sys.stdin.buffer  # None: started with it closed
+    stdout = sys.stdout
     async with _client(args) as client:
         match args.command:
             case "get":
@@ -128,11 +155,11 @@ async def run_command(args: argparse.Namespace) -> ExitCode:
                 stdout.flush()
             case "set":
                 ttl = _DEFAULT_TTL if args.ttl is None else args.ttl
-                await client.set(args.cache, args.key, _read_value(args, stdin), ttl=ttl)
+                await client.set(args.cache, args.key, _read_value(args, stdin, "value"), ttl=ttl)
             case "delete":
                 await client.delete(args.cache, args.key)
             case "publish":
-                message = _message(_read_value(args, stdin), binary=args.binary)
+                message = _message(_read_value(args, stdin, "message"), binary=args.binary)
                 await client.publish(args.cache, args.topic, message)
             case "subscribe":
                 await _subscribe(client, args, stdout)

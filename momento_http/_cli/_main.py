@@ -11,6 +11,7 @@ import anyio
 from momento_http import MomentoError
 from momento_http._cli._commands import run_command
 from momento_http._cli._exit import ExitCode, exit_code_for
+from momento_http._cli._messages import describe
 from momento_http._cli._parser import PROG, build_parser
 
 __all__ = ["main"]
@@ -41,11 +42,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     if arguments[:1] == ["local"]:
         return _run_local_server(arguments[1:])
-    args = build_parser().parse_args(arguments)
+    parser = build_parser()
+    args = parser.parse_args(arguments)
+    if args.command == "local":  # not first: connection options came before it
+        parser.error(
+            "the connection options are not the local server's: give its own after 'local' "
+            f"(see: {PROG} local --help)"
+        )
     try:
         return anyio.run(run_command, args)
     except MomentoError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
+        print(f"{PROG}: {describe(error, args)}", file=sys.stderr)
         return exit_code_for(error)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -9,9 +9,13 @@ __all__ = ["PROG", "build_parser"]
 PROG = "momento-http"
 
 _EPILOG = """\
+The API key comes from --api-key, else MOMENTO_API_KEY; the base URL from the first of
+--base-url, --endpoint, --region, the key itself, MOMENTO_BASE_URL and MOMENTO_ENDPOINT.
+`momento-http local` prints two `export` lines that point later commands at it.
+
 exit statuses: 0 done, 1 miss (get), 2 bad input, 3 key refused (401/403),
 4 no such cache, 5 server error or limit (5xx/429), 6 unreachable or timed out,
-130 interrupted. The API key comes from MOMENTO_API_KEY unless --api-key is given.
+130 interrupted.
 """
 
 
@@ -35,21 +39,44 @@ def _positive(text: str) -> float:
     return number
 
 
-def _connection_options() -> argparse.ArgumentParser:
-    """Options every command that talks to Momento takes."""
-    options = argparse.ArgumentParser(add_help=False)
-    group = options.add_argument_group("connection")
+def _add_connection_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """The options every command that talks to Momento takes, before or after the command.
+
+    The top-level parser gives them a default of None; each command's parser suppresses
+    its defaults, so one given before the command is not overwritten by the command's.
+    """
+    group = parser.add_argument_group("connection (before or after the command)")
     group.add_argument(
         "--api-key",
         metavar="KEY",
+        default=default,
         help="the API key (default: $MOMENTO_API_KEY; prefer it, arguments show in process lists)",
     )
-    group.add_argument("--endpoint", help="a cell endpoint (default: the key's, $MOMENTO_ENDPOINT)")
-    group.add_argument("--region", help="an AWS region name, e.g. us-west-2")
-    group.add_argument("--base-url", metavar="URL", help="a full base URL, e.g. a local server's")
     group.add_argument(
-        "--timeout", type=_positive, metavar="SECONDS", help="per request (default: 5)"
+        "--endpoint",
+        default=default,
+        help="a cell endpoint (default: the key's, $MOMENTO_ENDPOINT)",
     )
+    group.add_argument("--region", default=default, help="an AWS region name, e.g. us-west-2")
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=default,
+        help="a full base URL, e.g. a local server's (default: $MOMENTO_BASE_URL)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_positive,
+        metavar="SECONDS",
+        default=default,
+        help="per request (default: 5)",
+    )
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    """The connection options as a parent parser for each command."""
+    options = argparse.ArgumentParser(add_help=False)
+    _add_connection_options(options, argparse.SUPPRESS)
     return options
 
 
@@ -72,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_connection_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     connection = [_connection_options()]
 
@@ -104,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=connection,
         help="print a topic's messages as JSON lines until Ctrl-C",
         description="Print one JSON object per event. On exit, standard error says how to "
-        "resume: --sequence-number N --sequence-page P.",
+        "resume: --sequence-number N --sequence-page P, or, if nothing was received, that "
+        "there is no position yet.",
     )
     subscribe.add_argument("cache")
     subscribe.add_argument("topic")
@@ -117,7 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     subscribe.add_argument("--count", type=_non_negative, metavar="N", help="stop after N messages")
     subscribe.add_argument("--heartbeats", action="store_true", help="print heartbeats too")
 
-    commands.add_parser(
-        "local", help="run the local Momento HTTP server (see: momento-http local --help)"
+    # `main` runs `local ...` itself; it reaches this parser only after connection options,
+    # which the local server does not take. Whatever follows it is kept, to say so.
+    local = commands.add_parser(
+        "local",
+        help="run the local Momento HTTP server (see: momento-http local --help)",
+        prefix_chars="\0",
+        add_help=False,
     )
+    local.add_argument("options", nargs=argparse.REMAINDER)
     return parser

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import fields
+from shlex import quote
 
 from momento_http.local._faults import Fault
 from momento_http.local._server import LocalServer
@@ -14,6 +15,10 @@ __all__ = ["main"]
 
 _DEFAULTS = Settings()
 _UNSET = {"max_connections": "as many as the open-file limit allows"}  # what None means
+_EXPORTS = """\
+# in another shell, for momento-http and MomentoClient.from_env():
+export MOMENTO_API_KEY={key}
+export MOMENTO_BASE_URL={url}"""
 
 
 def _fault_rule(text: str) -> Fault:
@@ -89,6 +94,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m momento_ht
             print(f"Momento local server at {server.base_url}", flush=True)
             print(f"caches: {', '.join(server.caches)}", flush=True)
             print(f"MOMENTO_API_KEY={server.api_key}", flush=True)
+            print(
+                _EXPORTS.format(key=quote(server.api_key), url=quote(server.base_url)), flush=True
+            )
 
         server.serve_forever(announce)
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly
