@@ -76,6 +76,26 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def docs_browser(session: nox.Session) -> None:
+    """Build the docs and open every page in headless Chromium (Debian's `chromium`).
+
+    Not among the default sessions: it needs Chromium on the machine. Screenshots go to
+    `.nox/docs_browser/tmp/shots/`.
+    """
+    session.install(".[local]", *nox.project.dependency_groups(PYPROJECT, "docs"))
+    tmp = Path(session.create_tmp())
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        str(tmp / "site"),
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
+    session.run("python", "tests/docs_browser.py", str(tmp / "site"), str(tmp / "shots"))
+
+
+@nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
     """Benchmarks, side by side: a table, and docs/benchmarks/ (JSON, Markdown, PNG).
 
