@@ -54,6 +54,8 @@ class Call(Generic[T]):
         lane: A connection of its own to travel on (a subscription's), if any.
         wait: For a long poll: seconds its answer may take to begin.
         describe: What the call is, for the log line of a retry.
+        on_failure: Told of each failed try: its error, and the delay before the next
+            try (None: no next try, the error is raised).
     """
 
     __slots__ = (
@@ -68,6 +70,7 @@ class Call(Generic[T]):
         "max_bytes",
         "method",
         "miss_ok",
+        "on_failure",
         "path",
         "query",
         "retry",
@@ -94,6 +97,7 @@ class Call(Generic[T]):
         lane: Lane | None = None,
         wait: float | None = None,
         describe: Callable[[], str] | None = None,
+        on_failure: Callable[[MomentoError, float | None], None] | None = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -111,6 +115,7 @@ class Call(Generic[T]):
         self.lane = lane
         self.wait = wait
         self.describe = describe
+        self.on_failure = on_failure
 
 
 class Sender:
@@ -162,6 +167,8 @@ class Sender:
                     delay = policy.retry_delay(
                         error, attempt, limit=call.limit, idempotent=call.idempotent
                     )
+                if call.on_failure is not None:
+                    call.on_failure(error, delay)
                 if policy is None or delay is None:
                     raise
                 self._log_retry(call, error, attempt, delay)
