@@ -2,21 +2,20 @@
 
 The subscription pulls: a poll is sent only while a caller awaits the next event, so no
 task runs in the background, and breaking out of `async for` leaves nothing in flight.
-The cursor moves only as events are handed to the caller, so the position it reports is
-always just after the last event yielded, whatever is still buffered.
+The cursor (`Cursor`) moves only as events are handed to the caller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from types import TracebackType
 from typing import Protocol
 
 import anyio
 
+from momento_http._cursor import Cursor
 from momento_http._errors import ClientClosedError
-from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
+from momento_http._models import TopicEvent
 
 __all__ = ["Poller", "Subscription"]
 
@@ -60,11 +59,9 @@ class Subscription:
         on_end: Callable[[Subscription], None],
     ) -> None:
         self._poller = poller
+        self._cursor = Cursor(sequence_number, sequence_page, heartbeats=heartbeats)
         self._on_end = on_end
         self._released = False
-        self._next = sequence_number
-        self._page = sequence_page
-        self._heartbeats = heartbeats
         # Lists, not deques: an empty deque takes ~600 bytes, a thousand subscriptions 1.2 MB.
         self._received: list[TopicEvent] = []  # the last poll's events, read from _next_received
         self._next_received = 0
@@ -77,12 +74,12 @@ class Subscription:
     @property
     def next_sequence_number(self) -> int:
         """The number to resume from: one past the last message yielded (0: the next one)."""
-        return self._next
+        return self._cursor.next
 
     @property
     def sequence_page(self) -> int | None:
         """The page of the last message yielded, or None while it is unknown."""
-        return self._page
+        return self._cursor.page
 
     @property
     def closed(self) -> bool:
@@ -91,8 +88,8 @@ class Subscription:
 
     def __repr__(self) -> str:
         return (
-            f"Subscription(next_sequence_number={self._next}, sequence_page={self._page}, "
-            f"closed={self._closed})"
+            f"Subscription(next_sequence_number={self._cursor.next}, "
+            f"sequence_page={self._cursor.page}, closed={self._closed})"
         )
 
     async def __aenter__(self) -> Subscription:
@@ -141,9 +138,9 @@ class Subscription:
                 if self._closed:
                     raise StopAsyncIteration
                 if self._ready:
-                    return self._advance(self._ready.pop(0))
+                    return self._cursor.advance(self._ready.pop(0))
                 if self._next_received < len(self._received):
-                    self._ready = self._check(self._received[self._next_received])
+                    self._ready = self._cursor.check(self._received[self._next_received])
                     self._next_received += 1
                     continue
                 await self._fetch()
@@ -152,54 +149,13 @@ class Subscription:
             if self._closed:
                 await self._release()
 
-    def _check(self, event: TopicEvent) -> list[TopicEvent]:
-        """What the caller should see of one received event, given the cursor."""
-        if isinstance(event, Heartbeat):
-            return [event] if self._heartbeats else []
-        if isinstance(event, Discontinuity):
-            page = event.new_sequence_page or self._page
-            stale = (
-                page == self._page and self._next > 0 and event.new_sequence_number <= self._next
-            )
-            # A stale notice announces nothing this subscription has not already passed.
-            return [] if stale else [replace(event, new_sequence_page=page)]
-        return self._check_item(event)
-
-    def _check_item(self, event: TopicItem) -> list[TopicEvent]:
-        page = event.sequence_page or self._page
-        item = event if event.sequence_page == page else replace(event, sequence_page=page)
-        if self._next == 0:  # no cursor yet: the first message sets it
-            return [item]
-        new_page = self._page is not None and page != self._page
-        if not new_page and event.sequence_number < self._next:
-            return []  # seen already: the server repeated it
-        if new_page or event.sequence_number > self._next:
-            return [Discontinuity(self._next - 1, event.sequence_number, page), item]
-        return [item]
-
-    def _advance(self, event: TopicEvent) -> TopicEvent:
-        """Move the cursor past an event as it is handed to the caller."""
-        if isinstance(event, TopicItem):
-            self._next, self._page = event.sequence_number + 1, event.sequence_page
-        elif isinstance(event, Discontinuity):
-            self._next, self._page = event.new_sequence_number, event.new_sequence_page
-        return event
-
-    def _query(self) -> dict[str, str]:
-        # With no cursor the parameter is left out, as the reference page's first poll does:
-        # a server numbering from 0 could read "sequence_number=0" as "from message 0".
-        query = {"sequence_number": str(self._next)} if self._next else {}
-        if self._page is not None:
-            query["sequence_page"] = str(self._page)
-        return query
-
     async def _fetch(self) -> None:
         """Poll until something arrives, or until closed; the poller retries failures."""
         with anyio.CancelScope() as scope:
             self._in_flight = scope
             try:
                 while not self._closed:
-                    events = await self._poller.poll(self._query())
+                    events = await self._poller.poll(self._cursor.query())
                     if events:
                         self._received, self._next_received = events, 0
                         return

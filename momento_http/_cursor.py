@@ -1,0 +1,75 @@
+"""A subscription's cursor: where it stands, and what it shows of each received event.
+
+The cursor moves only as events are handed to the caller, so the position it reports is
+always just after the last event yielded, whatever is still buffered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
+
+__all__ = ["Cursor"]
+
+
+class Cursor:
+    """The position of a subscription, and the judge of what it yields.
+
+    Args:
+        sequence_number: The next number wanted; 0 for "the next message published".
+        sequence_page: The page of that number, if known.
+        heartbeats: Whether heartbeats are shown to the caller.
+    """
+
+    __slots__ = ("heartbeats", "next", "page")
+
+    def __init__(self, sequence_number: int, sequence_page: int | None, *, heartbeats: bool):
+        self.next = sequence_number
+        self.page = sequence_page
+        self.heartbeats = heartbeats
+
+    @property
+    def positioned(self) -> bool:
+        """Whether the cursor has a position to poll from."""
+        return self.next > 0
+
+    def query(self) -> dict[str, str]:
+        """The poll's query parameters: the position to read from."""
+        # With no position the parameter is left out, as the reference page's first poll
+        # does: a server numbering from 0 could read "sequence_number=0" as "from message 0".
+        query = {"sequence_number": str(self.next)} if self.next else {}
+        if self.page is not None:
+            query["sequence_page"] = str(self.page)
+        return query
+
+    def check(self, event: TopicEvent) -> list[TopicEvent]:
+        """What the caller should see of one received event, given the position."""
+        if isinstance(event, Heartbeat):
+            return [event] if self.heartbeats else []
+        if isinstance(event, Discontinuity):
+            page = event.new_sequence_page or self.page
+            stale = page == self.page and self.positioned and event.new_sequence_number <= self.next
+            # A stale notice announces nothing this subscription has not already passed.
+            return [] if stale else [replace(event, new_sequence_page=page)]
+        return self._check_item(event)
+
+    def _check_item(self, event: TopicItem) -> list[TopicEvent]:
+        page = event.sequence_page or self.page
+        item = event if event.sequence_page == page else replace(event, sequence_page=page)
+        if not self.positioned:  # no position yet: the first message sets it
+            return [item]
+        new_page = self.page is not None and page != self.page
+        if not new_page and event.sequence_number < self.next:
+            return []  # seen already: the server repeated it
+        if new_page or event.sequence_number > self.next:
+            return [Discontinuity(self.next - 1, event.sequence_number, page), item]
+        return [item]
+
+    def advance(self, event: TopicEvent) -> TopicEvent:
+        """Move past an event as it is handed to the caller; give it back."""
+        if isinstance(event, TopicItem):
+            self.next, self.page = event.sequence_number + 1, event.sequence_page
+        elif isinstance(event, Discontinuity):
+            self.next, self.page = event.new_sequence_number, event.new_sequence_page
+        return event
