@@ -16,6 +16,7 @@ import anyio
 from momento_http._cursor import Cursor
 from momento_http._errors import ClientClosedError
 from momento_http._models import TopicEvent
+from momento_http._subscription_stats import SubscriptionStats
 
 __all__ = ["Poller", "Subscription"]
 
@@ -28,6 +29,10 @@ class Poller(Protocol):
 
     async def aclose(self) -> None:
         """Release the connection."""
+
+    @property
+    def stats(self) -> SubscriptionStats:
+        """The counts of polls, failures and resumes so far."""
 
 
 class Subscription:
@@ -85,6 +90,11 @@ class Subscription:
     def closed(self) -> bool:
         """Whether the subscription has ended."""
         return self._closed
+
+    @property
+    def stats(self) -> SubscriptionStats:
+        """How its polls went so far: polls, failures, resumes, the last error's type."""
+        return self._poller.stats
 
     def __repr__(self) -> str:
         return (

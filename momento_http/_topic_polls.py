@@ -8,11 +8,13 @@ import httpx
 
 from momento_http._answers import Answer
 from momento_http._config import ClientConfig, TryTimeout
+from momento_http._errors import MomentoError
 from momento_http._models import TopicEvent
 from momento_http._poll_parsing import parse_poll
 from momento_http._retry import RetryPolicy
 from momento_http._send import Call, Sender
 from momento_http._subscription import Subscription
+from momento_http._subscription_stats import PollCounters, SubscriptionStats
 from momento_http._ticket import Lane
 from momento_http._validation import sequence_position, topic_path
 
@@ -37,7 +39,8 @@ class TopicPolls:
     Each poll goes through the client's one send path, so it is retried, bounded and
     mapped like any call; `retry.max_poll_failures` failures in a row raise. Its requests
     carry a `Lane`: on `MomentoTransport` they travel over a connection of their own, so
-    a thousand waiting polls never hold the connections `get` and `set` need.
+    a thousand waiting polls never hold the connections `get` and `set` need. Each try is
+    counted (`stats`).
 
     Args:
         sender: The client's send path.
@@ -67,6 +70,15 @@ class TopicPolls:
         self._wait = poll_timeout + (timeout.phases.get("connect") or timeout.seconds)
         self._retry = retry
         self._lane = Lane()
+        self._counters = PollCounters()
+
+    @property
+    def stats(self) -> SubscriptionStats:
+        """The counts of polls, failures and resumes so far."""
+        return self._counters.snapshot()
+
+    def _failed(self, error: MomentoError, delay: float | None) -> None:
+        self._counters.failed(error, retried=delay is not None)
 
     async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
         """Send one poll, retrying transient failures.
@@ -99,8 +111,11 @@ class TopicPolls:
             lane=self._lane,
             wait=self._wait,
             describe=describe,
+            on_failure=self._failed,
         )
-        return await self._sender.send(call)
+        events = await self._sender.send(call)
+        self._counters.answered()
+        return events
 
     async def aclose(self) -> None:
         """Close the subscription's connection."""
