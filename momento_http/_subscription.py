@@ -1,8 +1,10 @@
-"""Subscription: the long-poll loop, the cursor, and resuming after failures.
+"""Subscription: the long-poll loop, its start, and resuming after failures.
 
-The subscription pulls: a poll is sent only while a caller awaits the next event, so no
-task runs in the background, and breaking out of `async for` leaves nothing in flight.
-The cursor (`Cursor`) moves only as events are handed to the caller.
+The subscription pulls: after its first poll, a poll is sent only while a caller awaits the
+next event. The first poll is sent as `async with` enters, so that the subscription starts
+as early as the HTTP API allows: in a task of the subscription's own task group, entered
+and exited with the block, so no task outlives it. The cursor (`Cursor`) moves only as
+events are handed to the caller.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from types import TracebackType
 from typing import Protocol
 
 import anyio
+import anyio.abc
 
 from momento_http._cursor import Cursor
 from momento_http._errors import ClientClosedError
-from momento_http._models import TopicEvent
+from momento_http._models import Heartbeat, TopicEvent
 from momento_http._subscription_stats import SubscriptionStats
 
 __all__ = ["Poller", "Subscription"]
@@ -24,11 +27,18 @@ __all__ = ["Poller", "Subscription"]
 class Poller(Protocol):
     """Where a subscription sends its polls."""
 
+    def watch(self, *, written: Callable[[], None]) -> None:
+        """Be told as each poll is about to be written (on a transport that reports it)."""
+
     async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
         """Send one poll, riding out transient failures; no events when none came in time."""
 
     async def aclose(self) -> None:
         """Release the connection."""
+
+    @property
+    def reports_writes(self) -> bool:
+        """Whether the transport tells when a poll is written (it took one already)."""
 
     @property
     def stats(self) -> SubscriptionStats:
@@ -44,12 +54,17 @@ class Subscription:
             async for event in subscription:
                 ...
 
+    Entering it sends the first poll, and returns once the request is written (on the
+    SDK's `MomentoTransport`; on another transport, once it is handed over), so the
+    subscription starts with that poll, not with the first `async for`. Enter and leave it
+    in one task, as `async with` (or `contextlib.AsyncExitStack`) does. Iterated without
+    being entered, it sends its first poll when iteration begins.
+
     Transient failures (connection errors, timeouts, 5xx, 429, malformed answers) are
-    retried from the cursor with backoff, unseen by the caller, until
-    `retry.max_poll_failures` fail in a row; errors that retrying cannot fix (400, 401,
-    403, 404, and other statuses) are raised at once. The same (page, sequence number)
-    is never yielded twice, and a gap in the numbers is always announced by a
-    `Discontinuity`.
+    retried from the cursor with backoff, until `retry.max_poll_failures` fail in a row;
+    errors that retrying cannot fix (400, 401, 403, 404, and other statuses) are raised
+    from the iterator. The same (page, sequence number) is never yielded twice, a gap in the
+    numbers is always announced by a `Discontinuity`.
 
     Create one with `MomentoClient.subscribe`.
     """
@@ -75,6 +90,13 @@ class Subscription:
         self._closed_by_client = False
         self._in_flight: anyio.CancelScope | None = None
         self._iterating = False
+        self._busy = 0  # tasks using the connection: the iterating one, the first poll's
+        self._entered = False
+        self._group: anyio.abc.TaskGroup | None = None  # holds the first poll's task
+        self._first: anyio.Event | None = None  # set when the first poll is over
+        self._first_sent: anyio.Event | None = None  # set when it is written, or over
+        self._first_error: Exception | None = None  # raised by the next `__anext__`
+        poller.watch(written=self._written)
 
     @property
     def next_sequence_number(self) -> int:
@@ -103,6 +125,28 @@ class Subscription:
         )
 
     async def __aenter__(self) -> Subscription:
+        """Send the first poll; return once it is written (see the class)."""
+        if self._entered:
+            raise RuntimeError("a subscription can be entered once")
+        self._entered = True
+        if self._closed or self._iterating or self._busy:
+            return self  # iterating already: its start is behind it
+        self._first, self._first_sent = anyio.Event(), anyio.Event()
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        try:
+            await group.start(self._first_poll)  # it runs until it waits: at the transport
+            if self._poller.reports_writes:
+                await self._first_sent.wait()
+        except BaseException:
+            self._closed = True
+            group.cancel_scope.cancel()
+            try:
+                await group.__aexit__(None, None, None)
+            finally:
+                await self._release()
+            raise
+        self._group = group
         return self
 
     async def __aexit__(
@@ -111,19 +155,26 @@ class Subscription:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        group, self._group = self._group, None
+        try:
+            await self.aclose()
+        finally:
+            if group is not None:
+                # Not given the block's exception: the task group would wrap it in a group.
+                group.cancel_scope.cancel()
+                await group.__aexit__(None, None, None)
 
     async def aclose(self) -> None:
         """End the subscription, cutting off a poll in flight at once. Safe to repeat."""
         await self._end()
 
     async def _end(self, *, by_client: bool = False) -> None:
-        """Close; the connection goes now, or when the task inside `__anext__` leaves it."""
+        """Close; the connection goes now, or when the last task using it leaves it."""
         self._closed = True
         self._closed_by_client = self._closed_by_client or by_client
         if self._in_flight is not None:
             self._in_flight.cancel()
-        if not self._iterating:
+        if not self._busy:
             await self._release()
 
     async def _release(self) -> None:
@@ -134,6 +185,29 @@ class Subscription:
         with anyio.CancelScope(shield=True):
             await self._poller.aclose()
 
+    def _written(self) -> None:
+        if self._first_sent is not None:
+            self._first_sent.set()
+
+    async def _first_poll(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """The first poll, in the subscription's own task, until its answer has events."""
+        assert self._first is not None
+        assert self._first_sent is not None
+        self._busy += 1
+        try:
+            task_status.started()
+            await self._fetch()
+        except Exception as error:  # the iterator raises it: the block runs on
+            self._first_error = error
+        finally:
+            self._busy -= 1
+            self._first_sent.set()
+            self._first.set()
+            if self._closed and not self._busy:
+                await self._release()
+
     def __aiter__(self) -> Subscription:
         return self
 
@@ -141,6 +215,7 @@ class Subscription:
         if self._iterating:
             raise RuntimeError("another task is already waiting on this subscription")
         self._iterating = True
+        self._busy += 1
         try:
             while True:
                 if self._closed_by_client:
@@ -152,21 +227,28 @@ class Subscription:
                 if self._next_received < len(self._received):
                     self._ready = self._cursor.check(self._received[self._next_received])
                     self._next_received += 1
-                    continue
-                await self._fetch()
+                elif self._first is not None and not self._first.is_set():
+                    await self._first.wait()  # the first poll, sent on entering, is out
+                elif self._first_error is not None:
+                    error, self._first_error = self._first_error, None
+                    raise error
+                else:
+                    await self._fetch()
         finally:
             self._iterating = False
-            if self._closed:
+            self._busy -= 1
+            if self._closed and not self._busy:
                 await self._release()
 
     async def _fetch(self) -> None:
-        """Poll until something arrives, or until closed; the poller retries failures."""
+        """Poll until there is something to show, or until closed; the poller retries."""
         with anyio.CancelScope() as scope:
             self._in_flight = scope
             try:
                 while not self._closed:
                     events = await self._poller.poll(self._cursor.query())
-                    if events:
+                    beats_only = all(isinstance(event, Heartbeat) for event in events)
+                    if events and (not beats_only or self._cursor.heartbeats):
                         self._received, self._next_received = events, 0
                         return
             finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import httpx
@@ -33,14 +34,18 @@ def _events(answer: Answer | None) -> list[TopicEvent]:
     return parse_poll(answer.body)
 
 
+def _nothing() -> None:
+    pass
+
+
 class TopicPolls:
     """Sends one subscription's polls.
 
     Each poll goes through the client's one send path, so it is retried, bounded and
     mapped like any call; `retry.max_poll_failures` failures in a row raise. Its requests
     carry a `Lane`: on `MomentoTransport` they travel over a connection of their own, so
-    a thousand waiting polls never hold the connections `get` and `set` need. Each try is
-    counted (`stats`).
+    a thousand waiting polls never hold the connections `get` and `set` need, and the
+    lane hears as each is written. Each try is counted (`stats`).
 
     Args:
         sender: The client's send path.
@@ -69,13 +74,30 @@ class TopicPolls:
         self._timeout = timeout
         self._wait = poll_timeout + (timeout.phases.get("connect") or timeout.seconds)
         self._retry = retry
-        self._lane = Lane()
+        self._lane = Lane(on_written=self._written)
         self._counters = PollCounters()
+        self._on_written: Callable[[], None] = _nothing
+
+    @property
+    def reports_writes(self) -> bool:
+        """Whether the transport tells when a poll is written: it attached to the lane."""
+        return self._lane.carrier is not None
 
     @property
     def stats(self) -> SubscriptionStats:
         """The counts of polls, failures and resumes so far."""
         return self._counters.snapshot()
+
+    def watch(self, *, written: Callable[[], None]) -> None:
+        """Be told as each poll's request is about to be written.
+
+        Args:
+            written: Called then, on a transport that `reports_writes`.
+        """
+        self._on_written = written
+
+    def _written(self) -> None:
+        self._on_written()
 
     def _failed(self, error: MomentoError, delay: float | None) -> None:
         self._counters.failed(error, retried=delay is not None)

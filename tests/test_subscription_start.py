@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import FrozenInstanceError
 
+import anyio
+import httpx
 import pytest
+import trio
 from conftest import CACHE, no_wait, unique
 from test_subscription import take
 
-from momento_http import MomentoClient, RetryPolicy, SubscriptionStats
+from momento_http import (
+    ClientClosedError,
+    MomentoClient,
+    RetryPolicy,
+    ServerError,
+    Subscription,
+    SubscriptionStats,
+    TopicEvent,
+    TopicItem,
+)
 from momento_http.local import Fault, LocalServer, Settings
 
 FAST_RETRY = RetryPolicy(max_poll_failures=5, sleep=no_wait)
+ROUNDS = 20
+CANCEL_BOUND = 0.25  # seconds: "at once" (a few ms), with room for a busy shared machine
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +58,125 @@ def topic() -> str:
     return unique("start")
 
 
+def running_tasks() -> int:
+    """How many tasks the event loop runs now, on asyncio or trio."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # not asyncio
+
+        def count(task: trio.lowlevel.Task) -> int:
+            children = [child for nursery in task.child_nurseries for child in nursery.child_tasks]
+            return 1 + sum(count(child) for child in children)
+
+        root = trio.lowlevel.current_root_task()
+        assert root is not None
+        return count(root)
+
+
+async def read_into(received: list[TopicEvent], subscription: Subscription, count: int) -> None:
+    received.extend(await take(subscription, count))
+
+
+def values(events: list[TopicEvent]) -> list[object]:
+    """Each event in short: a message's (number, value), or the event itself."""
+    return [(e.sequence_number, e.value) if isinstance(e, TopicItem) else e for e in events]
+
+
+async def until(condition: object, what: str) -> None:
+    """Wait until `condition()` holds, for at most 5 seconds."""
+    assert callable(condition)
+    with anyio.fail_after(5):
+        while not condition():  # noqa: ASYNC110 - counts kept by other threads and tasks
+            await anyio.sleep(0.005)
+
+
+# --- the start: sent on entering ------------------------------------------------------
+
+
+async def test_subscribe_wait_publish_delivers_every_message_every_time(
+    holding: LocalServer, client: MomentoClient
+) -> None:
+    rounds: list[list[object]] = []
+    for _ in range(ROUNDS):
+        topic = unique("round")
+        received: list[TopicEvent] = []
+
+        async with (
+            client.subscribe(CACHE, topic) as subscription,
+            anyio.create_task_group() as group,
+        ):
+            group.start_soon(read_into, received, subscription, 3)
+            await holding.wait_for_subscribers(CACHE, topic, timeout=2)
+            for value in ("m1", "m2", "m3"):
+                await client.publish(CACHE, topic, value)
+        rounds.append(values(received))
+    assert rounds == [[(1, "m1"), (2, "m2"), (3, "m3")]] * ROUNDS
+
+
+async def test_entering_returns_once_the_first_poll_is_written(
+    holding: LocalServer, client: MomentoClient, topic: str
+) -> None:
+    async with client.subscribe(CACHE, topic) as subscription:
+        # Blocking the event loop: the poll reaches the server only if it was written
+        # before entering returned.
+        holding.wait_for_subscribers_sync(CACHE, topic, timeout=2)
+        await client.publish(CACHE, topic, "first")
+        (event,) = await take(subscription, 1)
+    assert values([event]) == [(1, "first")]
+
+
+async def test_a_reader_task_started_late_still_gets_the_first_message(
+    holding: LocalServer, client: MomentoClient, topic: str
+) -> None:
+    received: list[TopicEvent] = []
+    async with (
+        client.subscribe(CACHE, topic) as subscription,
+        anyio.create_task_group() as group,
+    ):
+        for value in ("one", "two", "three"):  # the issue's case: published at once
+            await client.publish(CACHE, topic, value)
+        group.start_soon(read_into, received, subscription, 3)
+    assert values(received) == [(1, "one"), (2, "two"), (3, "three")]
+
+
+async def test_on_another_transport_entering_still_sends_the_first_poll(
+    holding: LocalServer, topic: str
+) -> None:
+    async with (
+        httpx.AsyncClient() as http,  # httpx's own transport: it reports no writes
+        MomentoClient(holding.api_key, base_url=holding.base_url, http_client=http) as client,
+        client.subscribe(CACHE, topic) as subscription,
+    ):
+        await holding.wait_for_subscribers(CACHE, topic, timeout=2)  # with no `async for`
+        await client.publish(CACHE, topic, "hello")
+        (event,) = await take(subscription, 1)
+    assert values([event]) == [(1, "hello")]
+
+
+async def test_errors_of_the_first_poll_come_from_the_iterator_not_the_block(
+    faults: LocalServer, client: MomentoClient, topic: str
+) -> None:
+    faults.inject_fault(Fault(503, message="down", method="GET", topic=topic, count=5))
+    async with client.subscribe(CACHE, topic) as subscription:
+        await until(lambda: subscription.stats.failures == 5, "five failures")
+        await anyio.sleep(0.05)  # the block runs on: the failure did not cancel it
+        with pytest.raises(ServerError, match="down"):
+            await take(subscription, 1)
+    assert subscription.stats == SubscriptionStats(5, 5, 4, "ServerError")
+
+
+async def test_an_error_in_the_block_leaves_it_as_it_is(client: MomentoClient, topic: str) -> None:
+    with pytest.raises(KeyError):  # not an ExceptionGroup: the task group never sees it
+        async with client.subscribe(CACHE, topic):
+            raise KeyError(topic)
+
+
+async def test_entering_twice_is_refused(client: MomentoClient, topic: str) -> None:
+    async with client.subscribe(CACHE, topic) as subscription:
+        with pytest.raises(RuntimeError, match="entered once"):
+            await subscription.__aenter__()
+
+
 async def test_stats_count_polls_failures_and_resumes(
     faults: LocalServer, client: MomentoClient, topic: str
 ) -> None:
@@ -54,3 +190,69 @@ async def test_stats_count_polls_failures_and_resumes(
     async with client.subscribe(CACHE, topic, sequence_number=1) as subscription:
         await take(subscription, 1)
     assert subscription.stats == SubscriptionStats(3, 2, 2, "ServerError")
+
+
+# --- ending during the first poll -------------------------------------------------------
+
+
+async def test_cancelling_during_the_first_poll_leaves_no_connection_or_task(
+    holding: LocalServer, client: MomentoClient, topic: str
+) -> None:
+    tasks_before = running_tasks()
+    entered = anyio.Event()
+    subscriptions: list[Subscription] = []
+
+    async def listen() -> None:
+        async with client.subscribe(CACHE, topic) as subscription:
+            subscriptions.append(subscription)
+            entered.set()
+            await anyio.sleep_forever()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(listen)
+        await entered.wait()
+        await holding.wait_for_subscribers(CACHE, topic, timeout=2)
+        began = time.perf_counter()
+        group.cancel_scope.cancel()
+    elapsed = time.perf_counter() - began
+    assert elapsed < CANCEL_BOUND, f"cancelling took {elapsed * 1000:.1f} ms"
+    assert running_tasks() == tasks_before
+    assert subscriptions[0].closed
+    # The server notices its client went away only when the connection is closed.
+    await until(lambda: holding.held_polls(CACHE, topic) == 0, "the connection to close")
+
+
+async def test_cancelling_while_entering_leaves_no_connection_or_task() -> None:
+    tasks_before = running_tasks()
+    # A server that never answers the TLS handshake: the first poll is never written.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        base_url = f"https://127.0.0.1:{silent.getsockname()[1]}"
+        async with MomentoClient("token", base_url=base_url) as client:
+            subscription = client.subscribe(CACHE, "never")
+            with anyio.move_on_after(0.3) as waiting:
+                async with subscription:
+                    pytest.fail("entered although nothing was written")
+            cancelled = time.perf_counter()
+            assert waiting.cancelled_caught
+            assert subscription.closed
+            assert running_tasks() == tasks_before
+        elapsed = time.perf_counter() - cancelled
+    assert elapsed < CANCEL_BOUND, f"closing took {elapsed * 1000:.1f} ms"
+
+
+async def test_closing_the_client_during_the_first_poll_ends_its_reader(
+    holding: LocalServer, topic: str
+) -> None:
+    client = MomentoClient(holding.api_key, base_url=holding.base_url)
+
+    async def close_when_held() -> None:
+        await holding.wait_for_subscribers(CACHE, topic, timeout=2)
+        await client.aclose()
+
+    async with client.subscribe(CACHE, topic) as subscription, anyio.create_task_group() as group:
+        group.start_soon(close_when_held)
+        with pytest.raises(ClientClosedError), anyio.fail_after(2):
+            await subscription.__anext__()
+    await until(lambda: holding.held_polls(CACHE, topic) == 0, "the connection to close")
