@@ -27,8 +27,8 @@ __all__ = ["Poller", "Subscription"]
 class Poller(Protocol):
     """Where a subscription sends its polls."""
 
-    def watch(self, *, written: Callable[[], None]) -> None:
-        """Be told as each poll is about to be written (on a transport that reports it)."""
+    def watch(self, *, written: Callable[[], None], unanswered: Callable[[], None]) -> None:
+        """Be told as each poll is written, and of each whose answer may have been lost."""
 
     async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
         """Send one poll, riding out transient failures; no events when none came in time."""
@@ -64,7 +64,8 @@ class Subscription:
     retried from the cursor with backoff, until `retry.max_poll_failures` fail in a row;
     errors that retrying cannot fix (400, 401, 403, 404, and other statuses) are raised
     from the iterator. The same (page, sequence number) is never yielded twice, a gap in the
-    numbers is always announced by a `Discontinuity`.
+    numbers is always announced by a `Discontinuity`, and so is a start that could not be
+    kept (`Discontinuity(unknown_start=True)`).
 
     Create one with `MomentoClient.subscribe`.
     """
@@ -96,7 +97,7 @@ class Subscription:
         self._first: anyio.Event | None = None  # set when the first poll is over
         self._first_sent: anyio.Event | None = None  # set when it is written, or over
         self._first_error: Exception | None = None  # raised by the next `__anext__`
-        poller.watch(written=self._written)
+        poller.watch(written=self._written, unanswered=self._cursor.poll_unanswered)
 
     @property
     def next_sequence_number(self) -> int:
@@ -248,6 +249,8 @@ class Subscription:
                 while not self._closed:
                     events = await self._poller.poll(self._cursor.query())
                     beats_only = all(isinstance(event, Heartbeat) for event in events)
+                    if beats_only:
+                        self._cursor.poll_unanswered()  # no position from it: ask anew
                     if events and (not beats_only or self._cursor.heartbeats):
                         self._received, self._next_received = events, 0
                         return

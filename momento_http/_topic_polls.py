@@ -9,7 +9,7 @@ import httpx
 
 from momento_http._answers import Answer
 from momento_http._config import ClientConfig, TryTimeout
-from momento_http._errors import MomentoError
+from momento_http._errors import MomentoConnectionError, MomentoError, MomentoTimeoutError
 from momento_http._models import TopicEvent
 from momento_http._poll_parsing import parse_poll
 from momento_http._retry import RetryPolicy
@@ -32,6 +32,13 @@ def _events(answer: Answer | None) -> list[TopicEvent]:
     if answer is None or answer.status == httpx.codes.NO_CONTENT:
         return []
     return parse_poll(answer.body)
+
+
+def _may_have_arrived(error: MomentoError) -> bool:
+    """Whether a failed poll may have reached the server (and its answer been lost)."""
+    if isinstance(error, MomentoConnectionError | MomentoTimeoutError):
+        return error.request_sent
+    return True  # answered, or refused in a way that ends the subscription
 
 
 def _nothing() -> None:
@@ -77,6 +84,9 @@ class TopicPolls:
         self._lane = Lane(on_written=self._written)
         self._counters = PollCounters()
         self._on_written: Callable[[], None] = _nothing
+        self._on_unanswered: Callable[[], None] = _nothing
+        self._written_now = False  # the current try's request was written
+        self._lost_one = False  # the last failed try may have reached the server
 
     @property
     def reports_writes(self) -> bool:
@@ -88,19 +98,29 @@ class TopicPolls:
         """The counts of polls, failures and resumes so far."""
         return self._counters.snapshot()
 
-    def watch(self, *, written: Callable[[], None]) -> None:
-        """Be told as each poll's request is about to be written.
+    def watch(self, *, written: Callable[[], None], unanswered: Callable[[], None]) -> None:
+        """Be told as each poll is written, and of each whose answer may have been lost.
 
         Args:
-            written: Called then, on a transport that `reports_writes`.
+            written: Called as a poll's request is about to be written (on a transport
+                that `reports_writes`).
+            unanswered: Called when a poll that may have reached the server ended without
+                its answer: it failed, or was cancelled after it was written (or, on a
+                transport that does not report writes, at any point).
         """
-        self._on_written = written
+        self._on_written, self._on_unanswered = written, unanswered
 
     def _written(self) -> None:
+        self._written_now = True
         self._on_written()
 
     def _failed(self, error: MomentoError, delay: float | None) -> None:
+        """One try failed: count it, and tell if its answer may have been lost."""
         self._counters.failed(error, retried=delay is not None)
+        self._written_now = False
+        self._lost_one = _may_have_arrived(error)
+        if self._lost_one:
+            self._on_unanswered()
 
     async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
         """Send one poll, retrying transient failures.
@@ -118,7 +138,11 @@ class TopicPolls:
 
         def describe() -> str:
             position = ", ".join(f"{name} {value}" for name, value in query.items())
-            return f"{self._where} resumes from {position or 'the next message'}"
+            if not position:  # no position: "0" would read as a real one
+                position = "the next message published"
+                if self._lost_one:
+                    position += " (its start is now unknown: a Discontinuity will say so)"
+            return f"{self._where} resumes from {position}"
 
         call = Call(
             "GET",
@@ -135,7 +159,15 @@ class TopicPolls:
             describe=describe,
             on_failure=self._failed,
         )
-        events = await self._sender.send(call)
+        self._written_now = False
+        try:
+            events = await self._sender.send(call)
+        except MomentoError:
+            raise  # counted and told by `_failed`
+        except BaseException:  # cancelled: its answer, if one came, is lost
+            if self._written_now or not self.reports_writes:
+                self._on_unanswered()
+            raise
         self._counters.answered()
         return events
 

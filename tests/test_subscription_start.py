@@ -1,8 +1,9 @@
-"""A subscription's start and health: sent on entering, never lost silently, counted."""
+"""A subscription's start: sent on entering, deterministic in tests, never lost silently."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ from test_subscription import take
 
 from momento_http import (
     ClientClosedError,
+    Discontinuity,
     MomentoClient,
     RetryPolicy,
     ServerError,
@@ -177,6 +179,32 @@ async def test_entering_twice_is_refused(client: MomentoClient, topic: str) -> N
             await subscription.__aenter__()
 
 
+async def test_a_failure_that_never_reached_a_server_leaves_the_start_known() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = LocalServer([CACHE], port=port, settings=Settings(poll_hold_seconds=30))
+
+    async def start_the_server(seconds: float) -> None:  # the backoff after the first try
+        del seconds
+        await anyio.to_thread.run_sync(server.start)
+
+    retry = RetryPolicy(max_poll_failures=2, sleep=start_the_server)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with (
+            MomentoClient(server.api_key, base_url=base_url, retry=retry) as client,
+            client.subscribe(CACHE, "late") as subscription,  # entered once a try is written
+        ):
+            await server.wait_for_subscribers(CACHE, "late", timeout=2)
+            await client.publish(CACHE, "late", "no gap")
+            (event,) = await take(subscription, 1)
+    finally:
+        server.stop()
+    assert values([event]) == [(1, "no gap")]  # the refused try could not have lost it
+    assert subscription.stats == SubscriptionStats(2, 1, 1, "MomentoConnectionError")
+
+
 async def test_stats_count_polls_failures_and_resumes(
     faults: LocalServer, client: MomentoClient, topic: str
 ) -> None:
@@ -190,6 +218,101 @@ async def test_stats_count_polls_failures_and_resumes(
     async with client.subscribe(CACHE, topic, sequence_number=1) as subscription:
         await take(subscription, 1)
     assert subscription.stats == SubscriptionStats(3, 2, 2, "ServerError")
+
+
+# --- a first answer lost ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cut", ["mid_body", "before_response"])
+async def test_a_cut_first_answer_is_announced_before_the_next_message(
+    faults: LocalServer,
+    client: MomentoClient,
+    topic: str,
+    cut: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="momento_http")
+    faults.inject_fault(Fault(disconnect=cut, method="GET", topic=topic))  # type: ignore[arg-type]
+    async with client.subscribe(CACHE, topic) as subscription:
+        await faults.wait_for_subscribers(CACHE, topic, timeout=2)
+        await client.publish(CACHE, topic, "m1")  # its answer is cut
+        await until(lambda: subscription.stats.failures == 1, "the cut")
+        await faults.wait_for_subscribers(CACHE, topic, timeout=2)  # the retry
+        await client.publish(CACHE, topic, "m2")
+        gap, item = await take(subscription, 2)
+    page = item.sequence_page  # type: ignore[union-attr]
+    assert gap == Discontinuity(0, 2, page, unknown_start=True)
+    match gap:  # what a caller's `match` sees
+        case Discontinuity(unknown_start=True, new_sequence_number=2):
+            pass
+        case _:
+            pytest.fail(f"not an unknown start: {gap}")
+    assert values([item]) == [(2, "m2")]
+    assert (subscription.next_sequence_number, subscription.sequence_page) == (3, page)
+    assert subscription.stats == SubscriptionStats(2, 1, 1, "MomentoConnectionError")
+    (resume,) = [r.getMessage() for r in caplog.records if r.name == "momento_http"]
+    assert resume.startswith(
+        f"subscription to '{CACHE}'/'{topic}' resumes from the next message published "
+        "(its start is now unknown: a Discontinuity will say so): try 1 failed "
+        "(MomentoConnectionError: "
+    )
+
+
+async def test_with_a_position_a_cut_answer_is_asked_for_again(
+    faults: LocalServer, client: MomentoClient, topic: str
+) -> None:
+    await client.publish(CACHE, topic, "m1")
+    faults.inject_fault(Fault(disconnect="mid_body", method="GET", topic=topic))
+    async with client.subscribe(CACHE, topic, sequence_number=1) as subscription:
+        events = await take(subscription, 1)
+    assert values(events) == [(1, "m1")]
+    assert subscription.stats.failures == 1
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [Settings(poll_hold_seconds=0.2), Settings(heartbeat_seconds=0.1)],
+    ids=["empty-answer", "heartbeat"],
+)
+async def test_a_poll_with_no_position_answered_with_no_message_loses_the_start(
+    settings: Settings, topic: str
+) -> None:
+    async with (
+        LocalServer([CACHE], settings=settings) as server,
+        MomentoClient(server.api_key, base_url=server.base_url) as client,
+        client.subscribe(CACHE, topic) as subscription,
+    ):
+        await until(lambda: subscription.stats.polls >= 1, "a quiet answer")
+        # The next poll asks for "the next message" again: what came in between is unknown.
+        await client.publish(CACHE, topic, "later")
+        gap, item = await take(subscription, 2)
+    assert gap == Discontinuity(0, 1, item.sequence_page, unknown_start=True)  # type: ignore[union-attr]
+    assert values([item]) == [(1, "later")]
+
+
+async def test_without_entering_a_cancelled_first_poll_loses_the_start(
+    holding: LocalServer, client: MomentoClient, topic: str
+) -> None:
+    subscription = client.subscribe(CACHE, topic)  # not entered: it polls as it is iterated
+    with anyio.move_on_after(0.3):
+        await take(subscription, 1)
+    await until(lambda: holding.held_polls(CACHE, topic) == 0, "the cancelled poll to go")
+    await client.publish(CACHE, topic, "while nobody polled")
+    async with anyio.create_task_group() as group:
+        group.start_soon(_publish_when_held, holding, client, topic, "polled again")
+        events = await take(subscription, 2)
+    await subscription.aclose()
+    assert values(events) == [
+        Discontinuity(0, 2, events[1].sequence_page, unknown_start=True),  # type: ignore[union-attr]
+        (2, "polled again"),
+    ]
+
+
+async def _publish_when_held(
+    server: LocalServer, client: MomentoClient, topic: str, value: str
+) -> None:
+    await server.wait_for_subscribers(CACHE, topic, timeout=2)
+    await client.publish(CACHE, topic, value)
 
 
 # --- ending during the first poll -------------------------------------------------------
