@@ -42,6 +42,15 @@ async def test_subscription(momento_client):
         event = await subscription.__anext__()
     assert isinstance(event, TopicItem)
     assert event.value == "hello"
+
+
+async def test_waiting_for_subscribers(momento_client, momento_wait_for_subscribers):
+    async with momento_client.subscribe("orders", "start") as subscription:
+        await momento_wait_for_subscribers("orders", "start")
+        for value in ("m1", "m2", "m3"):
+            await momento_client.publish("orders", "start", value)
+        events = [await subscription.__anext__() for _ in range(3)]
+    assert [e.value for e in events] == ["m1", "m2", "m3"]  # a session's topic: any numbers
 """
 
 CONFTEST = """
@@ -76,13 +85,13 @@ SETUPS = {
         "pytestmark = pytest.mark.asyncio",
         "",
         ["-p", "asyncio", "-p", "no:anyio", "-o", "asyncio_mode=strict"],
-        4,
+        5,
     ),
     "pytest-asyncio auto": Setup(
-        "", "", ["-p", "asyncio", "-p", "no:anyio", "-o", "asyncio_mode=auto"], 4
+        "", "", ["-p", "asyncio", "-p", "no:anyio", "-o", "asyncio_mode=auto"], 5
     ),
     "anyio on asyncio and trio": Setup(
-        "pytestmark = pytest.mark.anyio", ANYIO_BACKENDS, ["-p", "no:asyncio"], 8
+        "pytestmark = pytest.mark.anyio", ANYIO_BACKENDS, ["-p", "no:asyncio"], 10
     ),
 }
 
