@@ -94,8 +94,11 @@ class Subscription:
         self._busy = 0  # tasks using the connection: the iterating one, the first poll's
         self._entered = False
         self._group: anyio.abc.TaskGroup | None = None  # holds the first poll's task
-        self._first: anyio.Event | None = None  # set when the first poll is over
-        self._first_sent: anyio.Event | None = None  # set when it is written, or over
+        # The first poll, sent on entering: events are made only while someone waits, for
+        # a thousand waiting subscriptions are a thousand of each.
+        self._first_running = False
+        self._first: anyio.Event | None = None  # set when it is over: a reader waits
+        self._first_sent: anyio.Event | None = None  # set when it is written: entering waits
         self._first_error: Exception | None = None  # raised by the next `__anext__`
         poller.watch(written=self._written, unanswered=self._cursor.poll_unanswered)
 
@@ -132,13 +135,14 @@ class Subscription:
         self._entered = True
         if self._closed or self._iterating or self._busy:
             return self  # iterating already: its start is behind it
-        self._first, self._first_sent = anyio.Event(), anyio.Event()
+        sent = self._first_sent = anyio.Event()
+        self._first_running = True
         group = anyio.create_task_group()
         await group.__aenter__()
         try:
             await group.start(self._first_poll)  # it runs until it waits: at the transport
             if self._poller.reports_writes:
-                await self._first_sent.wait()
+                await sent.wait()
         except BaseException:
             self._closed = True
             group.cancel_scope.cancel()
@@ -147,6 +151,8 @@ class Subscription:
             finally:
                 await self._release()
             raise
+        finally:
+            self._first_sent = None
         self._group = group
         return self
 
@@ -194,8 +200,6 @@ class Subscription:
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """The first poll, in the subscription's own task, until its answer has events."""
-        assert self._first is not None
-        assert self._first_sent is not None
         self._busy += 1
         try:
             task_status.started()
@@ -204,8 +208,11 @@ class Subscription:
             self._first_error = error
         finally:
             self._busy -= 1
-            self._first_sent.set()
-            self._first.set()
+            self._first_running = False
+            for event in (self._first_sent, self._first):
+                if event is not None:
+                    event.set()
+            self._first = None
             if self._closed and not self._busy:
                 await self._release()
 
@@ -228,8 +235,10 @@ class Subscription:
                 if self._next_received < len(self._received):
                     self._ready = self._cursor.check(self._received[self._next_received])
                     self._next_received += 1
-                elif self._first is not None and not self._first.is_set():
-                    await self._first.wait()  # the first poll, sent on entering, is out
+                elif self._first_running:  # the first poll, sent on entering, is out
+                    if self._first is None:
+                        self._first = anyio.Event()
+                    await self._first.wait()
                 elif self._first_error is not None:
                     error, self._first_error = self._first_error, None
                     raise error
