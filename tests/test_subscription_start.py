@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -153,6 +154,18 @@ async def test_on_another_transport_entering_still_sends_the_first_poll(
         await client.publish(CACHE, topic, "hello")
         (event,) = await take(subscription, 1)
     assert values([event]) == [(1, "hello")]
+
+
+async def test_an_exit_stack_enters_it_as_async_with_does(
+    holding: LocalServer, client: MomentoClient, topic: str
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:  # for a subscription kept in an object
+        subscription = await stack.enter_async_context(client.subscribe(CACHE, topic))
+        holding.wait_for_subscribers_sync(CACHE, topic, timeout=2)  # written before returning
+        await client.publish(CACHE, topic, "kept")
+        (event,) = await take(subscription, 1)
+    assert values([event]) == [(1, "kept")]
+    assert subscription.closed
 
 
 async def test_errors_of_the_first_poll_come_from_the_iterator_not_the_block(
