@@ -2,19 +2,21 @@
 
 The subscription pulls: after its first poll, a poll is sent only while a caller awaits the
 next event. The first poll is sent as `async with` enters, so that the subscription starts
-as early as the HTTP API allows: in a task of the subscription's own task group, entered
-and exited with the block, so no task outlives it. The cursor (`Cursor`) moves only as
-events are handed to the caller.
+as early as the HTTP API allows, in a task of the subscription's own that leaving the block
+cancels and waits for, so no task outlives it. The cursor (`Cursor`) moves only as events
+are handed to the caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import contextvars
+from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
-import anyio.abc
 
 from momento_http._cursor import Cursor
 from momento_http._errors import ClientClosedError
@@ -22,6 +24,26 @@ from momento_http._models import Heartbeat, TopicEvent
 from momento_http._subscription_stats import SubscriptionStats
 
 __all__ = ["Poller", "Subscription"]
+
+
+def _spawn(job: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None] | None:
+    """Run `job` in a task of its own, bound to no other task.
+
+    Not in a task group: one entered in `__aenter__` must be left by the same task, and
+    pytest-asyncio runs a yield fixture's setup and teardown in two tasks, as services
+    often run their start and their stop. The subscription cancels the job and waits for
+    it instead. Returns the asyncio task (keep it: the event loop does not), or None on
+    trio, whose system nursery keeps it.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # trio, anyio's other backend
+        import trio  # noqa: PLC0415 - only there
+
+        context = contextvars.copy_context()  # as asyncio's tasks do
+        trio.lowlevel.spawn_system_task(job, name="momento_http first poll", context=context)
+        return None
+    return loop.create_task(job(), name="momento_http first poll")
 
 
 class Poller(Protocol):
@@ -56,9 +78,9 @@ class Subscription:
 
     Entering it sends the first poll, and returns once the request is written (on the
     SDK's `MomentoTransport`; on another transport, once it is handed over), so the
-    subscription starts with that poll, not with the first `async for`. Enter and leave it
-    in one task, as `async with` (or `contextlib.AsyncExitStack`) does. Iterated without
-    being entered, it sends its first poll when iteration begins.
+    subscription starts with that poll, not with the first `async for`. Without `async
+    with`, enter it with a `contextlib.AsyncExitStack`. Iterated without being entered, it
+    sends its first poll when iteration begins.
 
     Transient failures (connection errors, timeouts, 5xx, 429, malformed answers) are
     retried from the cursor with backoff, until `retry.max_poll_failures` fail in a row;
@@ -93,18 +115,21 @@ class Subscription:
         self._iterating = False
         self._busy = 0  # tasks using the connection: the iterating one, the first poll's
         self._entered = False
-        self._group: anyio.abc.TaskGroup | None = None  # holds the first poll's task
-        # The first poll, sent on entering: events are made only while someone waits, for
-        # a thousand waiting subscriptions are a thousand of each.
-        self._first_running = False
-        self._first: anyio.Event | None = None  # set when it is over: a reader waits
+        # The first poll, sent on entering, in a task of its own until it has events.
+        self._first_task: asyncio.Task[None] | None = None
+        self._first_scope: anyio.CancelScope | None = None
+        self._first: anyio.Event | None = None  # set when it is over
         self._first_sent: anyio.Event | None = None  # set when it is written: entering waits
         self._first_error: Exception | None = None  # raised by the next `__anext__`
         poller.watch(written=self._written, unanswered=self._cursor.poll_unanswered)
 
     @property
     def next_sequence_number(self) -> int:
-        """The number to resume from: one past the last message yielded (0: the next one)."""
+        """The number to resume from: one past the last message yielded.
+
+        0 while the subscription has no position (none given, no message yet): it is not a
+        message number, and a subscription given 0 starts with the next message published.
+        """
         return self._cursor.next
 
     @property
@@ -135,25 +160,19 @@ class Subscription:
         self._entered = True
         if self._closed or self._iterating or self._busy:
             return self  # iterating already: its start is behind it
-        sent = self._first_sent = anyio.Event()
-        self._first_running = True
-        group = anyio.create_task_group()
-        await group.__aenter__()
+        started, sent, scope = anyio.Event(), anyio.Event(), anyio.CancelScope()
+        self._first, self._first_sent, self._first_scope = anyio.Event(), sent, scope
+        self._first_task = _spawn(lambda: self._first_poll(started, scope))
         try:
-            await group.start(self._first_poll)  # it runs until it waits: at the transport
+            await started.wait()  # resumed once the task waits: at the transport by then
             if self._poller.reports_writes:
                 await sent.wait()
         except BaseException:
-            self._closed = True
-            group.cancel_scope.cancel()
-            try:
-                await group.__aexit__(None, None, None)
-            finally:
-                await self._release()
+            await self._end()
+            await self._first_over()
             raise
         finally:
             self._first_sent = None
-        self._group = group
         return self
 
     async def __aexit__(
@@ -162,14 +181,10 @@ class Subscription:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        group, self._group = self._group, None
         try:
             await self.aclose()
         finally:
-            if group is not None:
-                # Not given the block's exception: the task group would wrap it in a group.
-                group.cancel_scope.cancel()
-                await group.__aexit__(None, None, None)
+            await self._first_over()
 
     async def aclose(self) -> None:
         """End the subscription, cutting off a poll in flight at once. Safe to repeat."""
@@ -181,8 +196,17 @@ class Subscription:
         self._closed_by_client = self._closed_by_client or by_client
         if self._in_flight is not None:
             self._in_flight.cancel()
+        if self._first_scope is not None:
+            self._first_scope.cancel()
         if not self._busy:
             await self._release()
+
+    async def _first_over(self) -> None:
+        """Wait, whatever cancels the caller, until the first poll's task has ended."""
+        done = self._first
+        if done is not None:
+            with anyio.CancelScope(shield=True):
+                await done.wait()
 
     async def _release(self) -> None:
         if self._released:
@@ -196,25 +220,24 @@ class Subscription:
         if self._first_sent is not None:
             self._first_sent.set()
 
-    async def _first_poll(
-        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
+    async def _first_poll(self, started: anyio.Event, scope: anyio.CancelScope) -> None:
         """The first poll, in the subscription's own task, until its answer has events."""
         self._busy += 1
         try:
-            task_status.started()
-            await self._fetch()
+            with scope:
+                started.set()  # this task runs on until it waits: entering resumes then
+                await self._fetch()
         except Exception as error:  # the iterator raises it: the block runs on
             self._first_error = error
         finally:
             self._busy -= 1
-            self._first_running = False
-            for event in (self._first_sent, self._first):
+            for event in (started, self._first_sent, self._first):
                 if event is not None:
                     event.set()
-            self._first = None
+            self._first = self._first_scope = self._first_task = None
             if self._closed and not self._busy:
-                await self._release()
+                with contextlib.suppress(Exception):  # a trio system task must not raise
+                    await self._release()
 
     def __aiter__(self) -> Subscription:
         return self
@@ -235,9 +258,7 @@ class Subscription:
                 if self._next_received < len(self._received):
                     self._ready = self._cursor.check(self._received[self._next_received])
                     self._next_received += 1
-                elif self._first_running:  # the first poll, sent on entering, is out
-                    if self._first is None:
-                        self._first = anyio.Event()
+                elif self._first is not None:  # the first poll, sent on entering, is out
                     await self._first.wait()
                 elif self._first_error is not None:
                     error, self._first_error = self._first_error, None

@@ -168,6 +168,25 @@ async def test_an_exit_stack_enters_it_as_async_with_does(
     assert subscription.closed
 
 
+async def test_it_may_be_entered_in_one_task_and_left_in_another(
+    holding: LocalServer, client: MomentoClient, topic: str
+) -> None:
+    # As pytest-asyncio runs a yield fixture's setup and teardown, or a service its start
+    # and its stop.
+    tasks_before = running_tasks()
+    subscription = client.subscribe(CACHE, topic)
+    async with anyio.create_task_group() as setup:
+        setup.start_soon(subscription.__aenter__)
+    await holding.wait_for_subscribers(CACHE, topic, timeout=2)
+    await client.publish(CACHE, topic, "across tasks")
+    (event,) = await take(subscription, 1)
+    async with anyio.create_task_group() as teardown:
+        teardown.start_soon(subscription.__aexit__, None, None, None)
+    assert values([event]) == [(1, "across tasks")]
+    assert subscription.closed
+    assert running_tasks() == tasks_before
+
+
 async def test_errors_of_the_first_poll_come_from_the_iterator_not_the_block(
     faults: LocalServer, client: MomentoClient, topic: str
 ) -> None:
