@@ -26,16 +26,10 @@ async def main(client: MomentoClient, cache: str) -> None:
     value = await client.get(cache, "greeting")
     print(f"get     greeting -> {value!r} (a miss)")
 
+    # Entering sends the subscription's first poll: it starts with what is published next.
     async with client.subscribe(cache, TOPIC) as subscription, anyio.create_task_group() as tg:
         tg.start_soon(listen, subscription)
-        # A new subscription hears what is published once its first poll has reached the
-        # server: say hello until it has heard something. From then on its cursor makes
-        # sure it misses nothing.
-        await anyio.sleep(0.1)
-        while subscription.next_sequence_number == 0:
-            await publish(client, cache, "hello, subscribers")
-            await anyio.sleep(0.1)
-        for text in ("how are you?", "goodbye"):
+        for text in ("hello, subscribers", "how are you?", "goodbye"):
             await publish(client, cache, text)
     print(
         f"resume  from sequence_number={subscription.next_sequence_number}, "

@@ -26,6 +26,7 @@ from momento_http._errors import (
 from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
 from momento_http._retry import RetryPolicy
 from momento_http._subscription import Subscription
+from momento_http._subscription_stats import SubscriptionStats
 from momento_http._transport import MomentoTransport
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Subscription",
+    "SubscriptionStats",
     "TopicEvent",
     "TopicItem",
     "UseClientDefault",

@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 
 from momento_http._answers import Answer
 from momento_http._config import TryTimeout
+from momento_http._errors import MomentoError
 from momento_http._retry import RetryPolicy
 from momento_http._ticket import Lane
 
@@ -37,6 +38,8 @@ class Call(Generic[T]):
         lane: A connection of its own to travel on (a subscription's), if any.
         wait: For a long poll: seconds its answer may take to begin.
         describe: What the call is, for the log line of a retry.
+        on_failure: Told of each failed try: its error, and the delay before the next
+            try (None: no next try, the error is raised).
     """
 
     __slots__ = (
@@ -51,6 +54,7 @@ class Call(Generic[T]):
         "max_bytes",
         "method",
         "miss_ok",
+        "on_failure",
         "path",
         "query",
         "retry",
@@ -77,6 +81,7 @@ class Call(Generic[T]):
         lane: Lane | None = None,
         wait: float | None = None,
         describe: Callable[[], str] | None = None,
+        on_failure: Callable[[MomentoError, float | None], None] | None = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -94,3 +99,4 @@ class Call(Generic[T]):
         self.lane = lane
         self.wait = wait
         self.describe = describe
+        self.on_failure = on_failure

@@ -121,6 +121,8 @@ class Sender:
                     delay = policy.retry_delay(
                         error, attempt, limit=call.limit, idempotent=call.idempotent
                     )
+                if call.on_failure is not None:
+                    call.on_failure(error, delay)
                 if policy is None or delay is None:
                     raise
                 self._log_retry(call, error, attempt, delay)

@@ -1,34 +1,70 @@
-"""Subscription: the long-poll loop, the cursor, and resuming after failures.
+"""Subscription: the long-poll loop, its start, and resuming after failures.
 
-The subscription pulls: a poll is sent only while a caller awaits the next event, so no
-task runs in the background, and breaking out of `async for` leaves nothing in flight.
-The cursor moves only as events are handed to the caller, so the position it reports is
-always just after the last event yielded, whatever is still buffered.
+The subscription pulls: after its first poll, a poll is sent only while a caller awaits the
+next event. The first poll is sent as `async with` enters, so that the subscription starts
+as early as the HTTP API allows, in a task of the subscription's own that leaving the block
+cancels and waits for, so no task outlives it. The cursor (`Cursor`) moves only as events
+are handed to the caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+import asyncio
+import contextlib
+import contextvars
+from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 
+from momento_http._cursor import Cursor
 from momento_http._errors import ClientClosedError
-from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
+from momento_http._models import Heartbeat, TopicEvent
+from momento_http._subscription_stats import SubscriptionStats
 
 __all__ = ["Poller", "Subscription"]
 
 
+def _spawn(job: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None] | None:
+    """Run `job` in a task of its own, bound to no other task.
+
+    Not in a task group: one entered in `__aenter__` must be left by the same task, and
+    pytest-asyncio runs a yield fixture's setup and teardown in two tasks, as services
+    often run their start and their stop. The subscription cancels the job and waits for
+    it instead. Returns the asyncio task (keep it: the event loop does not), or None on
+    trio, whose system nursery keeps it.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # trio, anyio's other backend
+        import trio  # noqa: PLC0415 - only there
+
+        context = contextvars.copy_context()  # as asyncio's tasks do
+        trio.lowlevel.spawn_system_task(job, name="momento_http first poll", context=context)
+        return None
+    return loop.create_task(job(), name="momento_http first poll")
+
+
 class Poller(Protocol):
     """Where a subscription sends its polls."""
+
+    def watch(self, *, written: Callable[[], None], unanswered: Callable[[], None]) -> None:
+        """Be told as each poll is written, and of each whose answer may have been lost."""
 
     async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
         """Send one poll, riding out transient failures; no events when none came in time."""
 
     async def aclose(self) -> None:
         """Release the connection."""
+
+    @property
+    def reports_writes(self) -> bool:
+        """Whether the transport tells when a poll is written (it took one already)."""
+
+    @property
+    def stats(self) -> SubscriptionStats:
+        """The counts of polls, failures and resumes so far."""
 
 
 class Subscription:
@@ -40,12 +76,18 @@ class Subscription:
             async for event in subscription:
                 ...
 
+    Entering it sends the first poll, and returns once the request is written (on the
+    SDK's `MomentoTransport`; on another transport, once it is handed over), so the
+    subscription starts with that poll, not with the first `async for`. Without `async
+    with`, enter it with a `contextlib.AsyncExitStack`. Iterated without being entered, it
+    sends its first poll when iteration begins.
+
     Transient failures (connection errors, timeouts, 5xx, 429, malformed answers) are
-    retried from the cursor with backoff, unseen by the caller, until
-    `retry.max_poll_failures` fail in a row; errors that retrying cannot fix (400, 401,
-    403, 404, and other statuses) are raised at once. The same (page, sequence number)
-    is never yielded twice, and a gap in the numbers is always announced by a
-    `Discontinuity`.
+    retried from the cursor with backoff, until `retry.max_poll_failures` fail in a row;
+    errors that retrying cannot fix (400, 401, 403, 404, and other statuses) are raised
+    from the iterator. The same (page, sequence number) is never yielded twice, a gap in the
+    numbers is always announced by a `Discontinuity`, and so is a start that could not be
+    kept (`Discontinuity(unknown_start=True)`).
 
     Create one with `MomentoClient.subscribe`.
     """
@@ -60,11 +102,9 @@ class Subscription:
         on_end: Callable[[Subscription], None],
     ) -> None:
         self._poller = poller
+        self._cursor = Cursor(sequence_number, sequence_page, heartbeats=heartbeats)
         self._on_end = on_end
         self._released = False
-        self._next = sequence_number
-        self._page = sequence_page
-        self._heartbeats = heartbeats
         # Lists, not deques: an empty deque takes ~600 bytes, a thousand subscriptions 1.2 MB.
         self._received: list[TopicEvent] = []  # the last poll's events, read from _next_received
         self._next_received = 0
@@ -73,29 +113,66 @@ class Subscription:
         self._closed_by_client = False
         self._in_flight: anyio.CancelScope | None = None
         self._iterating = False
+        self._busy = 0  # tasks using the connection: the iterating one, the first poll's
+        self._entered = False
+        # The first poll, sent on entering, in a task of its own until it has events.
+        self._first_task: asyncio.Task[None] | None = None
+        self._first_scope: anyio.CancelScope | None = None
+        self._first: anyio.Event | None = None  # set when it is over
+        self._first_sent: anyio.Event | None = None  # set when it is written: entering waits
+        self._first_error: Exception | None = None  # raised by the next `__anext__`
+        poller.watch(written=self._written, unanswered=self._cursor.poll_unanswered)
 
     @property
     def next_sequence_number(self) -> int:
-        """The number to resume from: one past the last message yielded (0: the next one)."""
-        return self._next
+        """The number to resume from: one past the last message yielded.
+
+        0 while the subscription has no position (none given, no message yet): it is not a
+        message number, and a subscription given 0 starts with the next message published.
+        """
+        return self._cursor.next
 
     @property
     def sequence_page(self) -> int | None:
         """The page of the last message yielded, or None while it is unknown."""
-        return self._page
+        return self._cursor.page
 
     @property
     def closed(self) -> bool:
         """Whether the subscription has ended."""
         return self._closed
 
+    @property
+    def stats(self) -> SubscriptionStats:
+        """How its polls went so far: polls, failures, resumes, the last error's type."""
+        return self._poller.stats
+
     def __repr__(self) -> str:
         return (
-            f"Subscription(next_sequence_number={self._next}, sequence_page={self._page}, "
-            f"closed={self._closed})"
+            f"Subscription(next_sequence_number={self._cursor.next}, "
+            f"sequence_page={self._cursor.page}, closed={self._closed})"
         )
 
     async def __aenter__(self) -> Subscription:
+        """Send the first poll; return once it is written (see the class)."""
+        if self._entered:
+            raise RuntimeError("a subscription can be entered once")
+        self._entered = True
+        if self._closed or self._iterating or self._busy:
+            return self  # iterating already: its start is behind it
+        started, sent, scope = anyio.Event(), anyio.Event(), anyio.CancelScope()
+        self._first, self._first_sent, self._first_scope = anyio.Event(), sent, scope
+        self._first_task = _spawn(lambda: self._first_poll(started, scope))
+        try:
+            await started.wait()  # resumed once the task waits: at the transport by then
+            if self._poller.reports_writes:
+                await sent.wait()
+        except BaseException:
+            await self._end()
+            await self._first_over()
+            raise
+        finally:
+            self._first_sent = None
         return self
 
     async def __aexit__(
@@ -104,20 +181,32 @@ class Subscription:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self.aclose()
+        finally:
+            await self._first_over()
 
     async def aclose(self) -> None:
         """End the subscription, cutting off a poll in flight at once. Safe to repeat."""
         await self._end()
 
     async def _end(self, *, by_client: bool = False) -> None:
-        """Close; the connection goes now, or when the task inside `__anext__` leaves it."""
+        """Close; the connection goes now, or when the last task using it leaves it."""
         self._closed = True
         self._closed_by_client = self._closed_by_client or by_client
         if self._in_flight is not None:
             self._in_flight.cancel()
-        if not self._iterating:
+        if self._first_scope is not None:
+            self._first_scope.cancel()
+        if not self._busy:
             await self._release()
+
+    async def _first_over(self) -> None:
+        """Wait, whatever cancels the caller, until the first poll's task has ended."""
+        done = self._first
+        if done is not None:
+            with anyio.CancelScope(shield=True):
+                await done.wait()
 
     async def _release(self) -> None:
         if self._released:
@@ -127,6 +216,29 @@ class Subscription:
         with anyio.CancelScope(shield=True):
             await self._poller.aclose()
 
+    def _written(self) -> None:
+        if self._first_sent is not None:
+            self._first_sent.set()
+
+    async def _first_poll(self, started: anyio.Event, scope: anyio.CancelScope) -> None:
+        """The first poll, in the subscription's own task, until its answer has events."""
+        self._busy += 1
+        try:
+            with scope:
+                started.set()  # this task runs on until it waits: entering resumes then
+                await self._fetch()
+        except Exception as error:  # the iterator raises it: the block runs on
+            self._first_error = error
+        finally:
+            self._busy -= 1
+            for event in (started, self._first_sent, self._first):
+                if event is not None:
+                    event.set()
+            self._first = self._first_scope = self._first_task = None
+            if self._closed and not self._busy:
+                with contextlib.suppress(Exception):  # a trio system task must not raise
+                    await self._release()
+
     def __aiter__(self) -> Subscription:
         return self
 
@@ -134,6 +246,7 @@ class Subscription:
         if self._iterating:
             raise RuntimeError("another task is already waiting on this subscription")
         self._iterating = True
+        self._busy += 1
         try:
             while True:
                 if self._closed_by_client:
@@ -141,66 +254,34 @@ class Subscription:
                 if self._closed:
                     raise StopAsyncIteration
                 if self._ready:
-                    return self._advance(self._ready.pop(0))
+                    return self._cursor.advance(self._ready.pop(0))
                 if self._next_received < len(self._received):
-                    self._ready = self._check(self._received[self._next_received])
+                    self._ready = self._cursor.check(self._received[self._next_received])
                     self._next_received += 1
-                    continue
-                await self._fetch()
+                elif self._first is not None:  # the first poll, sent on entering, is out
+                    await self._first.wait()
+                elif self._first_error is not None:
+                    error, self._first_error = self._first_error, None
+                    raise error
+                else:
+                    await self._fetch()
         finally:
             self._iterating = False
-            if self._closed:
+            self._busy -= 1
+            if self._closed and not self._busy:
                 await self._release()
 
-    def _check(self, event: TopicEvent) -> list[TopicEvent]:
-        """What the caller should see of one received event, given the cursor."""
-        if isinstance(event, Heartbeat):
-            return [event] if self._heartbeats else []
-        if isinstance(event, Discontinuity):
-            page = event.new_sequence_page or self._page
-            stale = (
-                page == self._page and self._next > 0 and event.new_sequence_number <= self._next
-            )
-            # A stale notice announces nothing this subscription has not already passed.
-            return [] if stale else [replace(event, new_sequence_page=page)]
-        return self._check_item(event)
-
-    def _check_item(self, event: TopicItem) -> list[TopicEvent]:
-        page = event.sequence_page or self._page
-        item = event if event.sequence_page == page else replace(event, sequence_page=page)
-        if self._next == 0:  # no cursor yet: the first message sets it
-            return [item]
-        new_page = self._page is not None and page != self._page
-        if not new_page and event.sequence_number < self._next:
-            return []  # seen already: the server repeated it
-        if new_page or event.sequence_number > self._next:
-            return [Discontinuity(self._next - 1, event.sequence_number, page), item]
-        return [item]
-
-    def _advance(self, event: TopicEvent) -> TopicEvent:
-        """Move the cursor past an event as it is handed to the caller."""
-        if isinstance(event, TopicItem):
-            self._next, self._page = event.sequence_number + 1, event.sequence_page
-        elif isinstance(event, Discontinuity):
-            self._next, self._page = event.new_sequence_number, event.new_sequence_page
-        return event
-
-    def _query(self) -> dict[str, str]:
-        # With no cursor the parameter is left out, as the reference page's first poll does:
-        # a server numbering from 0 could read "sequence_number=0" as "from message 0".
-        query = {"sequence_number": str(self._next)} if self._next else {}
-        if self._page is not None:
-            query["sequence_page"] = str(self._page)
-        return query
-
     async def _fetch(self) -> None:
-        """Poll until something arrives, or until closed; the poller retries failures."""
+        """Poll until there is something to show, or until closed; the poller retries."""
         with anyio.CancelScope() as scope:
             self._in_flight = scope
             try:
                 while not self._closed:
-                    events = await self._poller.poll(self._query())
-                    if events:
+                    events = await self._poller.poll(self._cursor.query())
+                    beats_only = all(isinstance(event, Heartbeat) for event in events)
+                    if beats_only:
+                        self._cursor.poll_unanswered()  # no position from it: ask anew
+                    if events and (not beats_only or self._cursor.heartbeats):
                         self._received, self._next_received = events, 0
                         return
             finally:

@@ -10,6 +10,7 @@ request may have reached the server.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Final, Protocol
 
 import anyio
@@ -30,12 +31,17 @@ class Lane:
     A long poll holds its connection while it waits; polls sharing the client's pool would
     starve `get` and `set` of connections. `MomentoTransport` gives each lane a connection
     of its own on first use and closes it when the lane closes.
+
+    Args:
+        on_written: Called as each of the lane's requests is about to be written, by a
+            transport that keeps tickets' notes (one that attaches itself to the lane).
     """
 
-    __slots__ = ("_carrier",)
+    __slots__ = ("_carrier", "_on_written")
 
-    def __init__(self) -> None:
+    def __init__(self, on_written: Callable[[], None] | None = None) -> None:
         self._carrier: _Closeable | None = None
+        self._on_written = on_written
 
     @property
     def carrier(self) -> object | None:
@@ -49,6 +55,11 @@ class Lane:
             carrier: The transport's pool of one connection.
         """
         self._carrier = carrier
+
+    def wrote(self) -> None:
+        """Note that one of the lane's requests is about to be written."""
+        if self._on_written is not None:
+            self._on_written()
 
     async def aclose(self) -> None:
         """Close the lane's connection, if it has one. Safe to repeat."""
@@ -73,20 +84,32 @@ class Ticket:
         deadline: When (on `current_time()`'s clock) the transport must give up, if it
             keeps the deadline; None when the caller keeps it.
         seen: Set by a transport that keeps these notes, as it takes the request.
-        written: Set as the first byte of the request is about to be written.
+        written: Set as the first byte of the request is about to be written; a lane's
+            ticket tells the lane (`Lane.wrote`), so a subscription knows its poll left.
         heard: Set as the first byte of the answer arrives.
         expired: Set when the transport gave up because the deadline came.
     """
 
-    __slots__ = ("deadline", "expired", "heard", "lane", "seen", "written")
+    __slots__ = ("_written", "deadline", "expired", "heard", "lane", "seen")
 
     def __init__(self, lane: Lane | None = None, deadline: float | None = None) -> None:
         self.lane = lane
         self.deadline = deadline
         self.seen = False
-        self.written = False
+        self._written = False
         self.heard = False
         self.expired = False
+
+    @property
+    def written(self) -> bool:
+        """Whether the first byte of the request is written, or about to be."""
+        return self._written
+
+    @written.setter
+    def written(self, value: bool) -> None:
+        self._written = value
+        if value and self.lane is not None:
+            self.lane.wrote()
 
     def limit(self, within: float | None) -> tuple[float | None, bool]:
         """How long a wait may last: `within` seconds, or less if the deadline comes first.
@@ -107,4 +130,4 @@ class Ticket:
     @property
     def provably_unsent(self) -> bool:
         """Whether the server cannot have seen the request: tracked, and nothing written."""
-        return self.seen and not self.written
+        return self.seen and not self._written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import httpx
@@ -9,11 +10,13 @@ import httpx
 from momento_http._answers import Answer
 from momento_http._call import Call
 from momento_http._config import ClientConfig, TryTimeout
+from momento_http._errors import MomentoConnectionError, MomentoError, MomentoTimeoutError
 from momento_http._models import TopicEvent
 from momento_http._poll_parsing import parse_poll
 from momento_http._retry import RetryPolicy
 from momento_http._send import Sender
 from momento_http._subscription import Subscription
+from momento_http._subscription_stats import PollCounters, SubscriptionStats
 from momento_http._ticket import Lane
 from momento_http._validation import sequence_position, topic_path
 
@@ -32,13 +35,25 @@ def _events(answer: Answer | None) -> list[TopicEvent]:
     return parse_poll(answer.body)
 
 
+def _may_have_arrived(error: MomentoError) -> bool:
+    """Whether a failed poll may have reached the server (and its answer been lost)."""
+    if isinstance(error, MomentoConnectionError | MomentoTimeoutError):
+        return error.request_sent
+    return True  # answered, or refused in a way that ends the subscription
+
+
+def _nothing() -> None:
+    pass
+
+
 class TopicPolls:
     """Sends one subscription's polls.
 
     Each poll goes through the client's one send path, so it is retried, bounded and
     mapped like any call; `retry.max_poll_failures` failures in a row raise. Its requests
     carry a `Lane`: on `MomentoTransport` they travel over a connection of their own, so
-    a thousand waiting polls never hold the connections `get` and `set` need.
+    a thousand waiting polls never hold the connections `get` and `set` need, and the
+    lane hears as each is written. Each try is counted (`stats`).
 
     Args:
         sender: The client's send path.
@@ -67,7 +82,46 @@ class TopicPolls:
         self._timeout = timeout
         self._wait = poll_timeout + (timeout.phases.get("connect") or timeout.seconds)
         self._retry = retry
-        self._lane = Lane()
+        self._lane = Lane(on_written=self._written)
+        self._counters = PollCounters()
+        self._on_written: Callable[[], None] = _nothing
+        self._on_unanswered: Callable[[], None] = _nothing
+        self._written_now = False  # the current try's request was written
+        self._lost_one = False  # the last failed try may have reached the server
+
+    @property
+    def reports_writes(self) -> bool:
+        """Whether the transport tells when a poll is written: it attached to the lane."""
+        return self._lane.carrier is not None
+
+    @property
+    def stats(self) -> SubscriptionStats:
+        """The counts of polls, failures and resumes so far."""
+        return self._counters.snapshot()
+
+    def watch(self, *, written: Callable[[], None], unanswered: Callable[[], None]) -> None:
+        """Be told as each poll is written, and of each whose answer may have been lost.
+
+        Args:
+            written: Called as a poll's request is about to be written (on a transport
+                that `reports_writes`).
+            unanswered: Called when a poll that may have reached the server ended without
+                its answer: it failed, or was cancelled after it was written (or, on a
+                transport that does not report writes, at any point).
+        """
+        self._on_written, self._on_unanswered = written, unanswered
+
+    def _written(self) -> None:
+        self._written_now = True
+        self._on_written()
+
+    def _failed(self, error: MomentoError, delay: float | None) -> None:
+        """One try failed: count it, and tell if its answer may have been lost."""
+        self._counters.failed(error, retried=delay is not None)
+        self._written_now = False
+        self._lost_one = _may_have_arrived(error)
+        if self._lost_one:
+            self._on_unanswered()
 
     async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
         """Send one poll, retrying transient failures.
@@ -85,7 +139,11 @@ class TopicPolls:
 
         def describe() -> str:
             position = ", ".join(f"{name} {value}" for name, value in query.items())
-            return f"{self._where} resumes from {position or 'the next message'}"
+            if not position:  # no position: "0" would read as a real one
+                position = "the next message published"
+                if self._lost_one:
+                    position += " (its start is now unknown: a Discontinuity will say so)"
+            return f"{self._where} resumes from {position}"
 
         call = Call(
             "GET",
@@ -100,8 +158,19 @@ class TopicPolls:
             lane=self._lane,
             wait=self._wait,
             describe=describe,
+            on_failure=self._failed,
         )
-        return await self._sender.send(call)
+        self._written_now = False
+        try:
+            events = await self._sender.send(call)
+        except MomentoError:
+            raise  # counted and told by `_failed`
+        except BaseException:  # cancelled: its answer, if one came, is lost
+            if self._written_now or not self.reports_writes:
+                self._on_unanswered()
+            raise
+        self._counters.answered()
+        return events
 
     async def aclose(self) -> None:
         """Close the subscription's connection."""

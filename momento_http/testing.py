@@ -23,11 +23,14 @@ Fixtures:
     momento_api_key: A factory of scoped, expiring keys: `momento_server.mint_api_key`.
     momento_faults: The server, with fault rules cleared before and after the test; arm
         them with `momento_faults.inject_fault(Fault(...))`.
+    momento_wait_for_subscribers: Waits until the server holds a topic's polls, so that
+        a test publishes knowing its subscriber hears: `await
+        momento_wait_for_subscribers(cache, topic)`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 import pytest
@@ -42,6 +45,7 @@ __all__ = [
     "momento_faults",
     "momento_server",
     "momento_settings",
+    "momento_wait_for_subscribers",
 ]
 
 
@@ -94,3 +98,23 @@ def momento_faults(momento_server: LocalServer) -> Iterator[LocalServer]:
     momento_server.clear_faults()
     yield momento_server
     momento_server.clear_faults()
+
+
+@pytest.fixture
+def momento_wait_for_subscribers(momento_server: LocalServer) -> Callable[..., Awaitable[None]]:
+    """Waits until the server holds polls of a topic: a deterministic start for a test.
+
+    Entering `async with client.subscribe(...)` sends the subscription's first poll; once
+    the server holds it, whatever is published next reaches the subscription:
+
+        async with momento_client.subscribe("default-cache", "news") as news:
+            await momento_wait_for_subscribers("default-cache", "news")
+            await code_under_test_that_publishes()
+            event = await anext(news)
+
+    It is `momento_server.wait_for_subscribers(cache, topic, count=1, timeout=5.0)`, for
+    asyncio and trio alike, and raises `TimeoutError` when too few polls are held in time.
+    A held poll is answered empty after the server's `poll_hold_seconds` (30 s unless
+    `momento_settings` says otherwise); publish within that time.
+    """
+    return momento_server.wait_for_subscribers

@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 
 import anyio
+import anyio.abc
 import pytest
 from conftest import CACHE, no_wait
 
@@ -88,8 +89,20 @@ async def test_every_message_once_in_order_under_chaos(chaos_server: LocalServer
                 if isinstance(event, TopicItem) and event.value == "the end":
                     return
 
+    async def subscriber_from_now(
+        client: MomentoClient, *, task_status: anyio.abc.TaskStatus[None]
+    ) -> None:
+        async with client.subscribe(CACHE, TOPIC) as subscription:  # no position
+            task_status.started()  # its first poll is out
+            async for event in subscription:
+                from_now.append(event)
+                if isinstance(event, TopicItem) and event.value == "the end":
+                    return
+
+    from_now: list[TopicEvent] = []
     async with _client(chaos_server) as client, anyio.create_task_group() as group:
         group.start_soon(subscriber, client)
+        await group.start(subscriber_from_now, client)
         with anyio.fail_after(240):
             async with anyio.create_task_group() as publishers:
                 for index in range(PUBLISHERS):
@@ -111,13 +124,35 @@ async def test_every_message_once_in_order_under_chaos(chaos_server: LocalServer
     lost = published - set(payloads)
     assert not lost, f"{len(lost)} acknowledged messages never arrived"
     assert set(payloads) <= published | uncertain
+    from_now_was = check_from_now(from_now, numbers)
     hits = chaos_server.fault_hits
     print(  # the figures for the record: pytest -s shows them
         f"\nchaos: {MESSAGES} published ({len(uncertain)} publish calls failed), "
         f"{len(items)} received in order, 0 lost, 0 duplicated; faults {hits}; "
+        f"without a position: {from_now_was}; "
         f"{time.perf_counter() - started:.1f} s"
     )
     assert sum(hits.values()) > 0.1 * MESSAGES  # the faults really were injected
+
+
+def check_from_now(events: list[TopicEvent], numbers: list[int]) -> str:
+    """Check what a subscription with no position saw; say how it started.
+
+    If answers were lost before it had a position, its first event says so (and from which
+    message on); after that, nothing is skipped, repeated or reordered.
+    """
+    start, *rest = events
+    lost_start = isinstance(start, Discontinuity) and start.unknown_start
+    later = rest if lost_start else events
+    assert all(isinstance(event, TopicItem) for event in later), "a gap after the start"
+    first = later[0]
+    assert isinstance(first, TopicItem)
+    assert first.value != "the end"
+    if lost_start:
+        assert start == Discontinuity(0, first.sequence_number, first.sequence_page, True)
+    seen = [event.sequence_number for event in later if isinstance(event, TopicItem)]
+    assert seen == numbers[numbers.index(first.sequence_number) :]
+    return f"from #{first.sequence_number}, start lost: {lost_start}"
 
 
 async def test_set_and_get_pairs_all_succeed_under_chaos(chaos_server: LocalServer) -> None:

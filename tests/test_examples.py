@@ -149,7 +149,7 @@ def test_the_testing_example_passes_under_pytest_asyncio(pytester: pytest.Pytest
         "-p", "asyncio", "-p", "no:anyio", "-o", "asyncio_mode=strict", *STRICT_WARNINGS, "-q"
     )
     assert result.ret == 0, "\n".join(result.outlines[-40:])
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 DOCS = EXAMPLES.parent / "docs"

@@ -1,8 +1,10 @@
 """Tests of a small service that caches orders, with momento_http's fixtures."""
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 
-from momento_http import MomentoClient, ServerError
+from momento_http import MomentoClient, ServerError, TopicItem
 from momento_http.local import Fault, LocalServer
 
 pytestmark = pytest.mark.asyncio  # pytest-asyncio; with anyio's plugin: pytest.mark.anyio
@@ -15,8 +17,9 @@ class OrderCache:
         self.client = client
 
     async def mark_paid(self, order_id: str) -> None:
-        """Record that the order is paid, for an hour."""
+        """Record that the order is paid, for an hour, and announce it on the topic "paid"."""
         await self.client.set("orders", order_id, "paid", ttl=3600)
+        await self.client.publish("orders", "paid", order_id)
 
     async def state(self, order_id: str) -> str:
         """The order's state, "unknown" when it was never seen."""
@@ -30,6 +33,20 @@ async def test_a_paid_order_reads_back_as_paid(momento_client: MomentoClient) ->
     await orders.mark_paid("42")
     assert await orders.state("42") == "paid"
     assert await orders.state("43") == "unknown"
+
+
+async def test_each_payment_is_announced_in_order(
+    momento_client: MomentoClient,
+    momento_wait_for_subscribers: Callable[[str, str], Awaitable[None]],
+) -> None:
+    """A listener on "paid" hears every payment made once it listens, in order."""
+    orders = OrderCache(momento_client)
+    async with momento_client.subscribe("orders", "paid") as paid:
+        await momento_wait_for_subscribers("orders", "paid")  # the server holds its poll
+        await orders.mark_paid("42")
+        await orders.mark_paid("43")
+        events = [await anext(paid), await anext(paid)]
+    assert [e.value for e in events if isinstance(e, TopicItem)] == ["42", "43"]
 
 
 async def test_an_outage_reaches_the_caller(

@@ -177,12 +177,12 @@ class LocalServer:
 
         A subscriber's poll reaches the server a moment after it subscribes; a test that
         publishes before then may see its message missed. Waiting here first makes the
-        start deterministic:
+        start deterministic (entering a momento_http subscription sends its first poll):
 
             async with client.subscribe("cache", "topic") as subscription:
-                next_event = asyncio.create_task(anext(subscription))
                 await server.wait_for_subscribers("cache", "topic")
                 await client.publish("cache", "topic", "hello")
+                event = await anext(subscription)  # the "hello"
 
         Works from asyncio and trio; `wait_for_subscribers_sync` is the same for
         synchronous code. It looks at the count every few milliseconds.
