@@ -115,10 +115,12 @@ class Subscription:
         self._iterating = False
         self._busy = 0  # tasks using the connection: the iterating one, the first poll's
         self._entered = False
-        # The first poll, sent on entering, in a task of its own until it has events.
+        # The first poll, sent on entering, in a task of its own until it has events. Only
+        # `_first` outlives entering, and no cancel scope of its own (`_in_flight` covers it):
+        # each costs ~400 bytes, and a thousand waiting subscriptions hold them all.
         self._first_task: asyncio.Task[None] | None = None
-        self._first_scope: anyio.CancelScope | None = None
         self._first: anyio.Event | None = None  # set when it is over
+        self._first_started: anyio.Event | None = None  # set when its task runs: entering waits
         self._first_sent: anyio.Event | None = None  # set when it is written: entering waits
         self._first_error: Exception | None = None  # raised by the next `__anext__`
         poller.watch(written=self._written, unanswered=self._cursor.poll_unanswered)
@@ -160,9 +162,9 @@ class Subscription:
         self._entered = True
         if self._closed or self._iterating or self._busy:
             return self  # iterating already: its start is behind it
-        started, sent, scope = anyio.Event(), anyio.Event(), anyio.CancelScope()
-        self._first, self._first_sent, self._first_scope = anyio.Event(), sent, scope
-        self._first_task = _spawn(lambda: self._first_poll(started, scope))
+        started, sent = self._first_started, self._first_sent = anyio.Event(), anyio.Event()
+        self._first = anyio.Event()
+        self._first_task = _spawn(self._first_poll)
         try:
             await started.wait()  # resumed once the task waits: at the transport by then
             if self._poller.reports_writes:
@@ -172,7 +174,7 @@ class Subscription:
             await self._first_over()
             raise
         finally:
-            self._first_sent = None
+            self._first_started = self._first_sent = None
         return self
 
     async def __aexit__(
@@ -194,10 +196,8 @@ class Subscription:
         """Close; the connection goes now, or when the last task using it leaves it."""
         self._closed = True
         self._closed_by_client = self._closed_by_client or by_client
-        if self._in_flight is not None:
-            self._in_flight.cancel()
-        if self._first_scope is not None:
-            self._first_scope.cancel()
+        if self._in_flight is not None:  # the first poll's too: a task not yet in it sees
+            self._in_flight.cancel()  # `_closed` and sends nothing
         if not self._busy:
             await self._release()
 
@@ -220,21 +220,21 @@ class Subscription:
         if self._first_sent is not None:
             self._first_sent.set()
 
-    async def _first_poll(self, started: anyio.Event, scope: anyio.CancelScope) -> None:
+    async def _first_poll(self) -> None:
         """The first poll, in the subscription's own task, until its answer has events."""
         self._busy += 1
         try:
-            with scope:
-                started.set()  # this task runs on until it waits: entering resumes then
-                await self._fetch()
+            if self._first_started is not None:
+                self._first_started.set()  # this task runs on until it waits: entering resumes
+            await self._fetch()
         except Exception as error:  # the iterator raises it: the block runs on
             self._first_error = error
         finally:
             self._busy -= 1
-            for event in (started, self._first_sent, self._first):
+            for event in (self._first_started, self._first_sent, self._first):
                 if event is not None:
                     event.set()
-            self._first = self._first_scope = self._first_task = None
+            self._first = self._first_task = None
             if self._closed and not self._busy:
                 with contextlib.suppress(Exception):  # a trio system task must not raise
                     await self._release()
