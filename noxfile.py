@@ -79,7 +79,8 @@ def docs(session: nox.Session) -> None:
 def docs_browser(session: nox.Session) -> None:
     """Build the docs and open every page in headless Chromium (Debian's `chromium`).
 
-    Not among the default sessions: it needs Chromium on the machine. Screenshots go to
+    A request that finds nothing, or a code block that scrolls sideways, fails it. Not among
+    the default sessions: it needs Chromium on the machine. Screenshots go to
     `.nox/docs_browser/tmp/shots/`.
     """
     session.install(".[local]", *nox.project.dependency_groups(PYPROJECT, "docs"))

@@ -1,30 +1,46 @@
-"""Cache operations: set with a TTL, get, miss, delete; text and binary keys and values."""
+"""Cache operations: set with a TTL, get, a miss, delete; text and binary data.
+
+Run it as it is: it starts a local Momento server in process.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from connect import run
+import anyio
 
 from momento_http import MomentoClient
+from momento_http.local import LocalServer
+
+CACHE = "default-cache"
 
 
-async def main(client: MomentoClient, cache: str) -> None:
+async def store_and_read(client: MomentoClient) -> None:
     """Store, read and delete a few items, printing what comes back."""
-    await client.set(cache, "greeting", "hello")  # str values are stored as UTF-8
-    await client.set(cache, b"\x00raw-key", b"\xff\xfe", ttl=timedelta(minutes=5))
-    await client.set(cache, "short-lived", b"soon gone", ttl=1)  # seconds
+    await client.set(CACHE, "greeting", "hello", ttl=60)  # str goes as UTF-8
+    await client.set(CACHE, b"\x00raw", b"\xff\xfe", ttl=timedelta(minutes=5))
+    await client.set(CACHE, "short-lived", b"soon gone", ttl=1)  # seconds
 
-    print(await client.get(cache, "greeting"))  # b'hello': get always returns bytes
-    print(await client.get(cache, b"\x00raw-key"))  # b'\xff\xfe'
+    print(await client.get(CACHE, "greeting"))  # b'hello': get returns bytes
+    print(await client.get(CACHE, b"\x00raw"))  # b'\xff\xfe'
 
-    await client.delete(cache, "greeting")
-    if await client.get(cache, "greeting") is None:  # a miss is None, not an exception
+    await client.delete(CACHE, "greeting")
+    if await client.get(CACHE, "greeting") is None:  # a miss: None, no error
         print("greeting: miss")
 
     # One slow call may get a timeout of its own (and no retries).
-    print(await client.get(cache, "short-lived", timeout=0.5, retry=None))
+    print(await client.get(CACHE, "short-lived", timeout=0.5, retry=None))
+
+
+async def main() -> None:
+    """Start a local Momento server, and use a client of it."""
+    # On Momento: `async with MomentoClient.from_env() as client:`
+    async with (
+        LocalServer(caches=[CACHE]) as server,
+        MomentoClient(server.api_key, base_url=server.base_url) as client,
+    ):
+        await store_and_read(client)
 
 
 if __name__ == "__main__":
-    run(main)
+    anyio.run(main)

@@ -1,11 +1,10 @@
 """Your own httpx.AsyncClient: event hooks see every request the SDK sends.
 
-Run it as it is: without MOMENTO_API_KEY it starts a local Momento server in process.
+Run it as it is: it starts a local Momento server in process.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,9 +16,11 @@ import httpx
 from momento_http import MomentoClient, MomentoTransport
 from momento_http.local import LocalServer
 
+CACHE = "default-cache"
+
 
 class Metrics:
-    """Counts answers by status and times each request, from httpx's event hooks."""
+    """Counts answers by status and times requests, from httpx's event hooks."""
 
     def __init__(self) -> None:
         self.statuses: Counter[int] = Counter()
@@ -36,11 +37,11 @@ class Metrics:
         self.milliseconds.append((time.perf_counter() - started) * 1000)
 
 
-async def use(client: MomentoClient, cache: str) -> None:
+async def use(client: MomentoClient) -> None:
     """A set, a hit and a miss."""
-    await client.set(cache, "greeting", "hello", ttl=60)
-    print("get ->", await client.get(cache, "greeting"))
-    print("get ->", await client.get(cache, "nobody"))
+    await client.set(CACHE, "greeting", "hello", ttl=60)
+    print("get ->", await client.get(CACHE, "greeting"))
+    print("get ->", await client.get(CACHE, "nobody"))
 
 
 async def main() -> None:
@@ -52,17 +53,13 @@ async def main() -> None:
     }
     # MomentoTransport keeps the SDK's speed and gives each subscription its own
     # connection; any other transport works too (httpx's own, a proxy's).
-    async with httpx.AsyncClient(transport=MomentoTransport(), event_hooks=hooks) as http:
-        if os.environ.get("MOMENTO_API_KEY"):
-            async with MomentoClient.from_env(http_client=http) as client:
-                await use(client, os.environ.get("MOMENTO_CACHE_NAME", "default-cache"))
-        else:
-            async with (
-                LocalServer(caches=["default-cache"]) as server,
-                MomentoClient(server.api_key, base_url=server.base_url, http_client=http) as client,
-            ):
-                await use(client, "default-cache")
-        # The SDK never closes a client it was given: `http` is still open here.
+    http = httpx.AsyncClient(transport=MomentoTransport(), event_hooks=hooks)
+    async with http, LocalServer(caches=[CACHE]) as server:
+        # On Momento: `MomentoClient.from_env(http_client=http)`
+        key, url = server.api_key, server.base_url
+        async with MomentoClient(key, base_url=url, http_client=http) as client:
+            await use(client)
+        # The SDK never closes a client it was given: `http` is open here.
     print("answers by status:", dict(metrics.statuses))
     print("requests timed:", len(metrics.milliseconds))
 

@@ -1,23 +1,28 @@
-"""Quickstart: set, get, delete, miss, then publish and subscribe, one line per step.
+"""Quickstart: set, get, delete, a miss, then publish and subscribe.
 
-With `MOMENTO_API_KEY` set it runs against Momento (cache from `MOMENTO_CACHE_NAME`, default
-`default-cache`); without it, against a local Momento server started in this process.
+With MOMENTO_API_KEY set it runs against Momento, on the cache
+MOMENTO_CACHE_NAME (default `default-cache`); without it, on a local Momento
+server in process.
 """
 
 from __future__ import annotations
 
+import os
+
 import anyio
-from connect import run
 
 from momento_http import Discontinuity, MomentoClient, Subscription, TopicItem
+from momento_http.local import LocalServer
 
 TOPIC = "news"
 
 
-async def main(client: MomentoClient, cache: str) -> None:
+async def tour(
+    client: MomentoClient, cache: str, local: LocalServer | None
+) -> None:
     """Run each step and print what it did."""
     print(f"client  -> {client.base_url}, cache {cache!r}")
-    await client.set(cache, "greeting", "hello, momento")
+    await client.set(cache, "greeting", "hello, momento", ttl=60)
     print("set     greeting = 'hello, momento' (ttl 60 s)")
     value = await client.get(cache, "greeting")
     print(f"get     greeting -> {value!r}")
@@ -26,34 +31,54 @@ async def main(client: MomentoClient, cache: str) -> None:
     value = await client.get(cache, "greeting")
     print(f"get     greeting -> {value!r} (a miss)")
 
-    # Entering sends the subscription's first poll: it starts with what is published next.
-    async with client.subscribe(cache, TOPIC) as subscription, anyio.create_task_group() as tg:
+    # Entering sends the first poll: it starts with the next message published.
+    async with (
+        client.subscribe(cache, TOPIC) as subscription,
+        anyio.create_task_group() as tg,
+    ):
         tg.start_soon(listen, subscription)
+        # A local server says when it holds the poll: then no message is missed.
+        if local:
+            await local.wait_for_subscribers(cache, TOPIC)
         for text in ("hello, subscribers", "how are you?", "goodbye"):
-            await publish(client, cache, text)
+            await client.publish(cache, TOPIC, text)
+            print(f"publish {TOPIC} <- {text!r}")
     print(
         f"resume  from sequence_number={subscription.next_sequence_number}, "
         f"sequence_page={subscription.sequence_page}"
     )
 
 
-async def publish(client: MomentoClient, cache: str, text: str) -> None:
-    """Publish one text message and say so."""
-    await client.publish(cache, TOPIC, text)
-    print(f"publish {TOPIC} <- {text!r}")
-
-
 async def listen(subscription: Subscription) -> None:
-    """Print what the subscription yields until the goodbye."""
-    async for event in subscription:
-        match event:
-            case TopicItem(value=value, sequence_number=number):
-                print(f"receive {TOPIC} #{number} -> {value!r}")
-                if value == "goodbye":
-                    return
-            case Discontinuity(last_sequence_number=last, new_sequence_number=new):
-                print(f"missed  {TOPIC} messages after #{last}, resuming at #{new}")
+    """Print what the subscription yields until the goodbye (10 s at most)."""
+    with anyio.move_on_after(10):
+        async for event in subscription:
+            match event:
+                case TopicItem(value=value, sequence_number=number):
+                    print(f"receive {TOPIC} #{number} -> {value!r}")
+                    if value == "goodbye":
+                        return
+                case Discontinuity(
+                    last_sequence_number=a, new_sequence_number=b
+                ):
+                    print(f"missed  {TOPIC} after #{a}, resuming at #{b}")
+
+
+async def main() -> None:
+    """Take the tour on Momento with MOMENTO_API_KEY, else on a local server."""
+    cache = os.environ.get("MOMENTO_CACHE_NAME", "default-cache")
+    if os.environ.get("MOMENTO_API_KEY"):
+        async with MomentoClient.from_env() as client:
+            await tour(client, cache, local=None)
+        return
+    async with LocalServer(caches=[cache]) as server:
+        print(
+            f"no MOMENTO_API_KEY: a local Momento server at {server.base_url}"
+        )
+        key, url = server.api_key, server.base_url
+        async with MomentoClient(key, base_url=url) as client:
+            await tour(client, cache, local=server)
 
 
 if __name__ == "__main__":
-    run(main)
+    anyio.run(main)

@@ -1,32 +1,40 @@
-"""Topics: read from a position, save where you stopped, and resume without losing a message."""
+"""Topics: read from a position, save it, and resume without losing a message.
+
+Run it as it is: it starts a local Momento server in process.
+"""
 
 from __future__ import annotations
 
 import uuid
 
-from connect import run
+import anyio
 
 from momento_http import Discontinuity, MomentoClient, Subscription, TopicItem
+from momento_http.local import LocalServer
+
+CACHE = "default-cache"
 
 
-async def main(client: MomentoClient, cache: str) -> None:
-    """Read two messages, stop, let two more arrive, then resume from the saved position."""
-    topic = f"orders-{uuid.uuid4().hex[:8]}"  # a fresh topic numbers its messages from 1
+async def read_and_resume(client: MomentoClient) -> None:
+    """Read two messages, stop, let two more come, resume where it stopped."""
+    topic = f"orders-{uuid.uuid4().hex[:8]}"  # a new topic numbers from 1
     for text in ("order 1", "order 2"):
-        await client.publish(cache, topic, text)
+        await client.publish(CACHE, topic, text)
 
-    # Without sequence_number a subscription starts with the next message published;
-    # with it, it starts there (older messages the topic no longer holds: a Discontinuity).
-    async with client.subscribe(cache, topic, sequence_number=1) as subscription:
-        await print_until(subscription, "order 2")
-        saved = (subscription.next_sequence_number, subscription.sequence_page)
-    print(f"stopped; saved position: sequence_number={saved[0]}")
+    # Without sequence_number a subscription starts with the next message
+    # published; with it, there (what the topic no longer holds comes as a
+    # Discontinuity).
+    async with client.subscribe(CACHE, topic, sequence_number=1) as first:
+        await print_until(first, "order 2")
+        number, page = first.next_sequence_number, first.sequence_page
+    print(f"stopped; saved position: sequence_number={number}")
 
     for text in ("order 3", "order 4"):  # published while nobody listens
-        await client.publish(cache, topic, text)
+        await client.publish(CACHE, topic, text)
 
-    number, page = saved
-    async with client.subscribe(cache, topic, sequence_number=number, sequence_page=page) as again:
+    async with client.subscribe(
+        CACHE, topic, sequence_number=number, sequence_page=page
+    ) as again:
         await print_until(again, "order 4")
 
 
@@ -38,9 +46,19 @@ async def print_until(subscription: Subscription, last: str) -> None:
                 print(f"#{number}: {value!r}")
                 if value == last:
                     return
-            case Discontinuity(last_sequence_number=before, new_sequence_number=after):
-                print(f"messages after #{before} are gone; going on from #{after}")
+            case Discontinuity(last_sequence_number=a, new_sequence_number=b):
+                print(f"messages after #{a} are gone; going on from #{b}")
+
+
+async def main() -> None:
+    """Start a local Momento server, and use a client of it."""
+    # On Momento: `async with MomentoClient.from_env() as client:`
+    async with (
+        LocalServer(caches=[CACHE]) as server,
+        MomentoClient(server.api_key, base_url=server.base_url) as client,
+    ):
+        await read_and_resume(client)
 
 
 if __name__ == "__main__":
-    run(main)
+    anyio.run(main)

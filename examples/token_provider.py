@@ -1,8 +1,9 @@
-"""Short-lived tokens: give the client a function that fetches one, not a fixed key.
+"""Short-lived tokens: give the client a function that fetches one, not a key.
 
-The client asks the function for a token before its first request, again shortly before
-each token expires, and again (once) when a request is refused with 401, which it then
-repeats. Run it as it is: it starts a local Momento server whose tokens expire in 2 s.
+The client asks the function for a token before its first request, again
+shortly before each token expires, and again (once) when a request is refused
+with 401, which it then repeats. Run it as it is: it starts a local Momento
+server whose tokens expire in 2 s.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ async def main() -> None:
             scope = [CachePermission(CacheRole.READ_WRITE, cache="orders")]
             return server.mint_api_key(scope, expires_in=2)
 
-        async with MomentoClient(fetch_token, base_url=server.base_url, default_ttl=60) as client:
+        async with MomentoClient(
+            fetch_token, base_url=server.base_url, default_ttl=60
+        ) as client:
             for second in range(5):
                 await client.set("orders", "latest", f"order {second}")
                 print(second, await client.get("orders", "latest"))

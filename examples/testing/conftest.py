@@ -1,4 +1,4 @@
-"""Load momento_http's pytest plugin and name the caches the code under test uses."""
+"""Load momento_http's pytest plugin; name the caches the tested code uses."""
 
 import pytest
 

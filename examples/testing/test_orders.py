@@ -7,7 +7,8 @@ import pytest
 from momento_http import MomentoClient, ServerError, TopicItem
 from momento_http.local import Fault, LocalServer
 
-pytestmark = pytest.mark.asyncio  # pytest-asyncio; with anyio's plugin: pytest.mark.anyio
+# pytest-asyncio; with anyio's pytest plugin: pytestmark = pytest.mark.anyio
+pytestmark = pytest.mark.asyncio
 
 
 class OrderCache:
@@ -17,7 +18,7 @@ class OrderCache:
         self.client = client
 
     async def mark_paid(self, order_id: str) -> None:
-        """Record that the order is paid, for an hour, and announce it on the topic "paid"."""
+        """Record the order as paid, for an hour; announce it on "paid"."""
         await self.client.set("orders", order_id, "paid", ttl=3600)
         await self.client.publish("orders", "paid", order_id)
 
@@ -27,7 +28,7 @@ class OrderCache:
         return "unknown" if value is None else value.decode()
 
 
-async def test_a_paid_order_reads_back_as_paid(momento_client: MomentoClient) -> None:
+async def test_paid_order_reads_as_paid(momento_client: MomentoClient) -> None:
     """The state written is the state read; an order never seen is unknown."""
     orders = OrderCache(momento_client)
     await orders.mark_paid("42")
@@ -39,10 +40,10 @@ async def test_each_payment_is_announced_in_order(
     momento_client: MomentoClient,
     momento_wait_for_subscribers: Callable[[str, str], Awaitable[None]],
 ) -> None:
-    """A listener on "paid" hears every payment made once it listens, in order."""
+    """A listener on "paid" hears each later payment, in order."""
     orders = OrderCache(momento_client)
     async with momento_client.subscribe("orders", "paid") as paid:
-        await momento_wait_for_subscribers("orders", "paid")  # the server holds its poll
+        await momento_wait_for_subscribers("orders", "paid")  # the poll is held
         await orders.mark_paid("42")
         await orders.mark_paid("43")
         events = [await anext(paid), await anext(paid)]
