@@ -331,6 +331,31 @@ def test_subscribe_reports_a_gap_as_a_discontinuity(cli: CliRunner) -> None:
     assert item["value"] == "only"
 
 
+def test_subscribe_says_when_its_start_was_lost(cli: CliRunner) -> None:
+    topic = unique("lost-start")
+    cli.server.inject_fault(Fault(503, method="GET", topic=topic, count=1))
+    try:
+        with subprocess.Popen(
+            cli.command("subscribe", CACHE, topic, "--count", "1"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=cli.env,
+        ) as process:
+            # The first poll got the 503; this is its retry, held by the server.
+            cli.server.wait_for_subscribers_sync(CACHE, topic, timeout=10)
+            publish_raw(cli.server, topic, "first")
+            stdout, stderr = process.communicate(timeout=30)
+    finally:
+        cli.server.clear_faults()
+    assert process.returncode == ExitCode.OK, stderr
+    lost, item = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert lost["type"] == "discontinuity"
+    assert lost["unknown_start"] is True
+    assert lost["last_sequence_number"] == 0
+    assert lost["new_sequence_number"] == item["sequence_number"] == 1
+    assert item["value"] == "first"
+
+
 def test_a_subscription_that_received_nothing_gives_no_position(cli: CliRunner) -> None:
     topic = unique("quiet")
     with subprocess.Popen(

@@ -38,6 +38,7 @@ def json_line(event: TopicEvent) -> str:
             "last_sequence_number": event.last_sequence_number,
             "new_sequence_number": event.new_sequence_number,
             "new_sequence_page": event.new_sequence_page,
+            "unknown_start": event.unknown_start,
         }
     else:
         fields = {"type": "heartbeat"}

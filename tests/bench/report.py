@@ -146,7 +146,8 @@ def plot_latency(latency: Latency, path: Path) -> None:
     """Percentiles of publish → yield, beside an idle round trip at the same rate."""
     figure, axes = plt.subplots(figsize=(7, 4))
     labels = [f"p{p}" for p in PERCENTILES]
-    axes.plot(labels, latency.percentiles_ms, marker="o", label="publish → yield")
+    axes.plot(labels, latency.percentiles_ms, marker="o", label="publish → yield, local server")
+    axes.plot(labels, latency.relay_percentiles_ms, marker="^", label="publish → yield, bare relay")
     axes.plot(labels, latency.floor_percentiles_ms, marker="s", label="idle get round trip")
     axes.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="p50 target (1 ms)")
     axes.set_ylabel("milliseconds")

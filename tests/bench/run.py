@@ -138,8 +138,10 @@ def main(sizes: Sizes, out: Path) -> None:
     count = many.subscriptions
     targets = [
         *unary_targets(unary),
-        at_most("subscription latency, publish to yield, p50", latency.p50_ms, "ms", 1),
-        at_most("subscription latency, publish to yield, p99", latency.p99_ms, "ms", 5),
+        at_most("publish to yield, local server, p50", latency.p50_ms, "ms", 1),
+        at_most("publish to yield, local server, p99", latency.p99_ms, "ms", 5),
+        at_most("publish to yield, bare relay, p50", latency.relay_p50_ms, "ms", 1),
+        at_most("publish to yield, bare relay, p99", latency.relay_p99_ms, "ms", 5),
         at_least(
             f"one subscription, server batches of {BATCH}",
             throughput.messages_per_second,

@@ -16,7 +16,14 @@ def main() -> None:
     sock = socket.create_server(("127.0.0.1", 0), backlog=4096)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(app, http="h11", lifespan="off", log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app,
+        http="h11",
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=1,  # a relay poll nobody answers would hold it open
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 

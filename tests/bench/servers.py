@@ -37,7 +37,10 @@ def _process(name: str, command: list[str], banner_lines: int) -> Iterator[Serve
             yield Server(name, first.rsplit(" ", 1)[-1])
         finally:
             process.terminate()
-            process.wait(timeout=10)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def bare_server() -> AbstractContextManager[Server]:
