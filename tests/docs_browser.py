@@ -75,7 +75,9 @@ class _Recorder(SimpleHTTPRequestHandler):
         self.end_headers()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        self.seen.append((self.path, int(code) if str(code).isdigit() else 0))
+        # http.server passes an HTTPStatus, whose str() is its name before Python 3.11.
+        status = int(code) if isinstance(code, int) or str(code).isdigit() else 0
+        self.seen.append((self.path, status))
 
     def log_message(self, format: str, *args: object) -> None:
         del format, args  # quiet: the recorder keeps what matters
