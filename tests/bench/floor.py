@@ -27,6 +27,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.waiter: asyncio.Future[bytes] | None = None
         self.body: list[bytes] = []
+        self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast("asyncio.Transport", transport)  # uvloop's are not subclasses
@@ -43,6 +44,7 @@ class _Connection(asyncio.Protocol):
             self.waiter.set_result(body)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(exc or ConnectionResetError())
 
@@ -73,6 +75,9 @@ class _Floor:
         return request + body
 
     async def _exchange(self, request: bytes) -> tuple[int, bytes]:
+        # The server closes connections idle past its keep-alive timeout: skip those.
+        while self.idle and self.idle[-1].closed:
+            self.idle.pop()
         if self.idle:
             connection = self.idle.pop()
         else:
