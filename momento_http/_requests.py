@@ -44,8 +44,6 @@ class RequestFactory:
         ).raw
         self._token_in_query = token_in_query
         self._urls: dict[str, httpx.URL] = {}
-        # The headers of a request without a body, by token: built once, copied cheaply.
-        self._bodiless: dict[str, httpx.Headers] = {}
 
     def build(
         self,
@@ -94,18 +92,6 @@ class RequestFactory:
             stream=OneChunk(body),
             extensions={"timeout": timeouts, TICKET: ticket},
         )
-
-    def _header_list(self, token: str) -> list[tuple[bytes, bytes]]:
-        headers = list(self._headers)
-        if not self._token_in_query:
-            headers.append((b"authorization", token.encode("ascii")))
-        return headers
-
-    def _bodiless_headers(self, token: str) -> httpx.Headers:
-        if len(self._bodiless) > 1:  # an old token's: tokens are refreshed, not mixed
-            self._bodiless.clear()
-        headers = self._bodiless[token] = httpx.Headers(self._header_list(token))
-        return headers
 
     def _url(self, text: str) -> httpx.URL:
         url = self._urls.get(text)
