@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -64,10 +65,15 @@ def _format(value: float) -> str:
     return f"{value:,.2f}" if value < 10 else f"{value:,.0f}"
 
 
-def _cpu(unary: list[UnaryResult]) -> dict[tuple[str, str, str, int, str], float]:
-    return {
-        (r.loop, r.server, r.operation, r.concurrency, r.contender): r.cpu_us_per_op for r in unary
-    }
+def paired_ratio(mine: UnaryResult, theirs: UnaryResult) -> float:
+    """The median, over the rounds, of one round's ratio: a burst of noise on the shared
+    machine lands on both sides of a pair more often than on both medians."""
+    pairs = zip(mine.cpu_us_per_round, theirs.cpu_us_per_round, strict=True)
+    return statistics.median(a / b for a, b in pairs)
+
+
+def _by_client(unary: list[UnaryResult]) -> dict[tuple[str, str, str, int, str], UnaryResult]:
+    return {(r.loop, r.server, r.operation, r.concurrency, r.contender): r for r in unary}
 
 
 def markdown(targets: list[Target], unary: list[UnaryResult], about: dict[str, Any]) -> str:
@@ -87,17 +93,18 @@ def markdown(targets: list[Target], unary: list[UnaryResult], about: dict[str, A
     ]
     lines += [
         "",
-        "Client CPU per operation (median of the rounds) and operations per second:",
+        "Client CPU per operation and operations per second (medians of the rounds; each"
+        " ratio is the median of the rounds' ratios, a round of each client run side by side):",
         "",
         "| loop | server | operation | at once | client | CPU µs/op | ops/s | ÷ aiohttp "
         "| ÷ floor |",
         "|---|---|---|---:|---|---:|---:|---:|---:|",
     ]
-    cpu = _cpu(unary)
+    by_client = _by_client(unary)
     for r in unary:
         where = (r.loop, r.server, r.operation, r.concurrency)
-        ratios = [cpu.get((*where, base)) for base in BASELINES]
-        shown = [f"{r.cpu_us_per_op / b:.2f}" if b else "" for b in ratios]
+        bases = [by_client.get((*where, base)) for base in BASELINES]
+        shown = [f"{paired_ratio(r, b):.2f}" if b else "" for b in bases]
         lines.append(
             f"| {r.loop} | {r.server} | {r.operation} | {r.concurrency} | {r.contender} | "
             f"{r.cpu_us_per_op:,.0f} | {r.ops_per_second:,.0f} | {shown[0]} | {shown[1]} |"

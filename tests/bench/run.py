@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 from clients import PEERS, SUPPORTED_SDK
 from floor import floor
-from report import Target, terminal, write
+from report import Target, paired_ratio, terminal, write
 from server_throughput import measure_server
 from servers import Server, bare_server, local_server
 from subscriptions import measure_latency, measure_many, measure_throughput
@@ -37,7 +37,7 @@ class Sizes:
     server_seconds: float
 
 
-FULL = Sizes(5, {1: 500, 64: 1024}, 1000, 30_000, 1000, 1000, 2.0)
+FULL = Sizes(7, {1: 500, 64: 1024}, 1000, 30_000, 1000, 1000, 2.0)
 QUICK = Sizes(1, {1: 50, 64: 128}, 50, 2_000, 100, 100, 0.3)
 
 
@@ -57,7 +57,7 @@ RSS_TARGET_KB = 16
 def unary_targets(unary: list[UnaryResult]) -> list[Target]:
     """The CPU ratios, against the bare ASGI app to isolate the client."""
     cpu = {
-        (r.loop, r.operation, r.concurrency, r.contender): r.cpu_us_per_op
+        (r.loop, r.operation, r.concurrency, r.contender): r
         for r in unary
         if r.server == "bare ASGI"
     }
@@ -72,14 +72,15 @@ def unary_targets(unary: list[UnaryResult]) -> list[Target]:
                 if sdk is None or aiohttp is None:
                     continue
                 figure = f"SDK / raw aiohttp, CPU per {operation}, {concurrency} at once{on}"
-                targets.append(at_most(figure, sdk / aiohttp, "x", 1.0))
+                targets.append(at_most(figure, paired_ratio(sdk, aiohttp), "x", 1.0))
     for concurrency in concurrencies:
         sdk = cpu[("asyncio", "get", concurrency, "SDK")]
+        floor_client = cpu[("asyncio", "get", concurrency, "floor")]
         figure = f"SDK / floor, CPU per get, {concurrency} at once (stretch)"
-        targets.append(at_most(figure, sdk / cpu[("asyncio", "get", concurrency, "floor")], "x", 2))
+        targets.append(at_most(figure, paired_ratio(sdk, floor_client), "x", 2))
         figure = f"SDK / raw httpx, CPU per get, {concurrency} at once"
         raw_httpx = cpu[("asyncio", "get", concurrency, "raw httpx")]
-        targets.append(at_most(figure, sdk / raw_httpx, "x", 0.5))
+        targets.append(at_most(figure, paired_ratio(sdk, raw_httpx), "x", 0.5))
     return targets
 
 

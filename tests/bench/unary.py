@@ -32,6 +32,8 @@ class UnaryResult:
     concurrency: int
     cpu_us_per_op: float
     ops_per_second: float
+    cpu_us_per_round: tuple[float, ...]
+    """Each round's CPU per operation, in the order run: ratios pair them round by round."""
 
 
 async def _round(
@@ -89,8 +91,10 @@ async def measure_unary(
                 samples: dict[str, list[tuple[float, float]]] = {name: [] for name in opened}
                 for ops in opened.values():  # warm up: connections open, caches filled
                     await _round(ops, operation, concurrency, concurrency * 4)
-                for _ in range(rounds):
-                    for name, ops in opened.items():
+                for index in range(rounds):
+                    # Every other round in reverse, so that no contender always runs first.
+                    order = list(opened.items())[:: -1 if index % 2 else 1]
+                    for name, ops in order:
                         samples[name].append(await _round(ops, operation, concurrency, count))
                 for name, pairs in samples.items():
                     results.append(
@@ -102,6 +106,7 @@ async def measure_unary(
                             concurrency,
                             statistics.median(cpu for cpu, _ in pairs) / count * 1e6,
                             count / statistics.median(wall for _, wall in pairs),
+                            tuple(cpu / count * 1e6 for cpu, _ in pairs),
                         )
                     )
     return results
