@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from conftest import CACHE, unique
+from conftest import CACHE, local_cli, unique
 
 from momento_http.local import LocalServer, Settings
+
+TOKEN = "order-token"
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +130,32 @@ async def test_a_server_not_running_is_an_error() -> None:
         await server.wait_for_subscribers(CACHE, "t")
     with pytest.raises(RuntimeError, match="not running"):
         server.wait_for_subscribers_sync(CACHE, "t")
+
+
+def _raw_request(base_url: str, head: str, body: bytes = b"") -> socket.socket:
+    """Send one request on a fresh connection; the socket, to read the answer from."""
+    url = httpx.URL(base_url)
+    connection = socket.create_connection((url.host, url.port), timeout=5)
+    request = f"{head}\r\nhost: {url.netloc.decode()}\r\nauthorization: {TOKEN}\r\n"
+    connection.sendall(f"{request}content-length: {len(body)}\r\n\r\n".encode() + body)
+    return connection
+
+
+def test_a_held_poll_hears_a_message_before_its_publisher_hears_it_taken() -> None:
+    # A server in a process of its own: in this one, the GIL would order the reads.
+    settings = ("--token", TOKEN, "--cache", CACHE, "--poll-hold-seconds", "30")
+    with (
+        local_cli(*settings) as (base_url, _),
+        _raw_request(base_url, f"GET /topics/{CACHE}/order HTTP/1.1") as poll,
+    ):
+        time.sleep(0.3)  # the poll is held by now (the server takes about a millisecond)
+        poll.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            poll.recv(1)  # held: no answer yet
+        with _raw_request(base_url, f"POST /topics/{CACHE}/order HTTP/1.1", b"m1") as publish:
+            assert publish.recv(4096).startswith(b"HTTP/1.1 204")
+            # On loopback a write is in the peer's buffer as soon as it returns: the poll's
+            # answer, written before the receipt, is there to read right now.
+            answer = poll.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert b'"text":"m1"' in answer

@@ -14,6 +14,7 @@ from momento_http.local import _http
 from momento_http.local._auth import TokenAuthority
 from momento_http.local._cache_store import CacheStore
 from momento_http.local._connections import ConnectionGuard
+from momento_http.local._disconnects import Disconnects
 from momento_http.local._fault_injector import FaultInjector, FaultLimitError
 from momento_http.local._faults import Fault
 from momento_http.local._handlers import Handlers, Request
@@ -87,8 +88,15 @@ class LocalMomentoApp:
         budget.add_shedder(self.items.shed_least_recently_used)
         budget.add_shedder(self.topics.shed_oldest_message)
         self.budget = budget
+        self._disconnects = Disconnects()
         self._handlers = Handlers(
-            caches, settings, authority=authority, items=self.items, topics=self.topics, clock=clock
+            caches,
+            settings,
+            authority=authority,
+            items=self.items,
+            topics=self.topics,
+            clock=clock,
+            disconnects=self._disconnects,
         )
         self.event_loop_token: EventLoopToken | None = None
 
@@ -138,17 +146,16 @@ class LocalMomentoApp:
         await send({"type": "http.response.body", "body": body})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                self.event_loop_token = anyio.lowlevel.current_token()
-                self._connections.started()
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                self.close()
-                self._connections.stopped()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        async with self._disconnects.serving():
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                if message["type"] == "lifespan.startup":
+                    self.event_loop_token = anyio.lowlevel.current_token()
+                    self._connections.started()
+                    await send({"type": "lifespan.startup.complete"})
+            self.close()
+            self._connections.stopped()
+        # Only once the watches are over: the server may end the event loop on hearing it.
+        await send({"type": "lifespan.shutdown.complete"})
 
     async def _handle(self, scope: Scope, receive: Receive) -> Response:
         method = scope["method"]
