@@ -27,9 +27,8 @@ from momento_http._ticket import TICKET, Ticket
 __all__ = ["BODY", "MomentoTransport"]
 
 BODY: Final = "momento_http.body"
-"""A response extension: the whole body, when it came with the head (the usual case for the
-SDK's small answers). The response's stream yields the same bytes; reading them from here
-spares the stream's iteration."""
+"""A response extension: the whole body, when it came with the head (as the SDK's small
+answers do); the stream yields the same bytes, but reading them here spares iterating it."""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _Timeouts = dict[str, float | None]
@@ -48,7 +47,8 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         ssl_context: For `https` URLs; by default httpx's, made on first use.
         max_connections: The most shared connections open at once; more requests wait.
             Subscriptions' connections are their own and not counted.
-        max_idle: The most idle connections kept for reuse; 0 closes each after its answer.
+        max_idle: The most idle connections kept for reuse (by default all: a burst's
+            connections serve the next, sparing handshakes); 0 closes each when done.
         keepalive_expiry: Seconds an idle connection is kept: under the 5 s after which
             uvicorn, for one, closes its side, so that a connection is seldom reused just
             as the server closes it.
@@ -59,7 +59,7 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         *,
         ssl_context: ssl.SSLContext | None = None,
         max_connections: int = 100,
-        max_idle: int = 20,
+        max_idle: int = 100,
         keepalive_expiry: float = 4.0,
     ) -> None:
         self._ssl_context = ssl_context

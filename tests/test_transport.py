@@ -96,6 +96,20 @@ async def test_the_connection_limit_holds_and_queues() -> None:
     assert len(observed.requests) == 6
 
 
+async def test_a_bursts_connections_are_all_kept_for_the_next_burst() -> None:
+    async def slow(_: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
+        await anyio.sleep(0.05)  # every request of a burst is in flight at once
+        await answer(connection, stream)
+
+    async with raw_server(slow) as (url, observed), transport() as http:
+        for _ in range(2):
+            async with anyio.create_task_group() as group:
+                for _ in range(40):
+                    group.start_soon(get, http, url)
+    assert observed.most_open == 40
+    assert observed.connections == 40  # the second burst opened none
+
+
 async def test_a_full_pool_times_out_and_then_serves_again() -> None:
     async def stall_first(
         index: int, connection: h11.Connection, stream: anyio.abc.SocketStream
