@@ -69,6 +69,7 @@ def run_pytest(files: dict[str, str], folder: Path) -> tuple[int, str]:
     for name, code in files.items():
         (folder / name).write_text(code, encoding="utf-8")
     strict = ["-o", "asyncio_mode=strict", *STRICT_WARNINGS]
+    strict += ["-o", "asyncio_default_fixture_loop_scope=function"]  # as the README says
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *strict, "-q"],
         cwd=folder,
@@ -109,6 +110,7 @@ def test_the_pytest_example_passes_under_strict_mode(tmp_path: Path) -> None:
     status, output = run_pytest(TEST_FILES, tmp_path)
     assert status == 0, output
     assert passed(output) > 0, output
+    assert "warning" not in output, output
 
 
 @pytest.mark.parametrize("line", BLOCKS)
