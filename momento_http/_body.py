@@ -11,6 +11,7 @@ from momento_http._transport import BODY
 
 __all__ = ["read_answer"]
 
+_READ = httpx.ByteStream(b"")
 _DIGITS = 18  # a declared length longer than this is over any cap (and no number to parse)
 
 
@@ -75,6 +76,10 @@ async def read_answer(
         raise _refuse(response, request, f"the answer is over {cap} bytes")
     if encoding != b"identity":
         body = b""  # an error page compressed unasked: its words are lost, not inflated
+    # httpx's stream wrapper and the response hold each other: a cycle that only the
+    # garbage collector would free, with the request and headers in it. Read and closed,
+    # the response needs its stream no more.
+    response.stream = _READ
     return Answer(response.status_code, response.reason_phrase, response.headers, body)
 
 

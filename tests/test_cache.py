@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import anyio
+import httpx
 import pytest
 from conftest import CACHE, ODD_CACHE, OTHER_CACHE, UVLOOP, FakeClock
 
@@ -46,6 +48,27 @@ async def test_set_get_delete_miss(client: MomentoClient) -> None:
     assert await client.get(CACHE, "round-trip") == b"value"
     await client.delete(CACHE, "round-trip")
     assert await client.get(CACHE, "round-trip") is None
+
+
+async def test_calls_leave_no_reference_cycle_for_the_collector(client: MomentoClient) -> None:
+    # Freed as soon as they are done, not at the next collection: a cycle would keep each
+    # call's request, response and headers alive until then, and make collections dearer.
+    gc.collect()
+    gc.disable()
+    try:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        for index in range(20):
+            await client.set(CACHE, f"cycle-{index}", b"v")
+            assert await client.get(CACHE, f"cycle-{index}") == b"v"
+            assert await client.get(CACHE, f"cycle-absent-{index}") is None
+            await client.delete(CACHE, f"cycle-{index}")
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, httpx.Request | httpx.Response)]
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+        gc.enable()
+    assert left == []
 
 
 async def test_get_of_an_absent_key_is_none(client: MomentoClient) -> None:

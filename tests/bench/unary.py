@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import statistics
 import time
@@ -60,6 +61,19 @@ async def _round(
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
+async def _fair_round(
+    ops: Operations, operation: str, concurrency: int, count: int
+) -> tuple[float, float]:
+    """A round that starts as every other does: warm connections, a collected heap.
+
+    The client before may have run for seconds (raw httpx at 64 at once does), long enough
+    for idle connections to expire, and left its garbage for the next one's collection.
+    """
+    await _round(ops, operation, concurrency, concurrency)
+    gc.collect()
+    return await _round(ops, operation, concurrency, count)
+
+
 async def measure_unary(
     server: Server,
     contenders: dict[str, Contender],
@@ -95,7 +109,7 @@ async def measure_unary(
                     # Every other round in reverse, so that no contender always runs first.
                     order = list(opened.items())[:: -1 if index % 2 else 1]
                     for name, ops in order:
-                        samples[name].append(await _round(ops, operation, concurrency, count))
+                        samples[name].append(await _fair_round(ops, operation, concurrency, count))
                 for name, pairs in samples.items():
                     results.append(
                         UnaryResult(
