@@ -21,6 +21,7 @@ import anyio
 from momento_http._cursor import Cursor
 from momento_http._errors import ClientClosedError
 from momento_http._models import Heartbeat, TopicEvent
+from momento_http._once import Once
 from momento_http._subscription_stats import SubscriptionStats
 
 __all__ = ["Poller", "Subscription"]
@@ -119,9 +120,9 @@ class Subscription:
         # `_first` outlives entering, and no cancel scope of its own (`_in_flight` covers it):
         # each costs ~400 bytes, and a thousand waiting subscriptions hold them all.
         self._first_task: asyncio.Task[None] | None = None
-        self._first: anyio.Event | None = None  # set when it is over
-        self._first_started: anyio.Event | None = None  # set when its task runs: entering waits
-        self._first_sent: anyio.Event | None = None  # set when it is written: entering waits
+        self._first: Once | None = None  # set when it is over
+        self._first_started: Once | None = None  # set when its task runs: entering waits
+        self._first_sent: Once | None = None  # set when it is written: entering waits
         self._first_error: Exception | None = None  # raised by the next `__anext__`
         poller.watch(written=self._written, unanswered=self._cursor.poll_unanswered)
 
@@ -162,8 +163,8 @@ class Subscription:
         self._entered = True
         if self._closed or self._iterating or self._busy:
             return self  # iterating already: its start is behind it
-        started, sent = self._first_started, self._first_sent = anyio.Event(), anyio.Event()
-        self._first = anyio.Event()
+        started, sent = self._first_started, self._first_sent = Once(), Once()
+        self._first = Once()
         self._first_task = _spawn(self._first_poll)
         try:
             await started.wait()  # resumed once the task waits: at the transport by then
