@@ -41,8 +41,9 @@ async def tour(
         if local:
             await local.wait_for_subscribers(cache, TOPIC)
         for text in ("hello, subscribers", "how are you?", "goodbye"):
-            await client.publish(cache, TOPIC, text)
+            # Printed first: the subscriber may hear it before publish returns.
             print(f"publish {TOPIC} <- {text!r}")
+            await client.publish(cache, TOPIC, text)
     print(
         f"resume  from sequence_number={subscription.next_sequence_number}, "
         f"sequence_page={subscription.sequence_page}"
