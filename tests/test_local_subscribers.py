@@ -135,7 +135,7 @@ async def test_a_server_not_running_is_an_error() -> None:
 def _raw_request(base_url: str, head: str, body: bytes = b"") -> socket.socket:
     """Send one request on a fresh connection; the socket, to read the answer from."""
     url = httpx.URL(base_url)
-    connection = socket.create_connection((url.host, url.port), timeout=5)
+    connection = socket.create_connection((url.host, url.port or 80), timeout=5)
     request = f"{head}\r\nhost: {url.netloc.decode()}\r\nauthorization: {TOKEN}\r\n"
     connection.sendall(f"{request}content-length: {len(body)}\r\n\r\n".encode() + body)
     return connection
