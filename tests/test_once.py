@@ -10,22 +10,22 @@ from momento_http._once import Once
 pytestmark = pytest.mark.anyio
 
 
+async def wait_then_note(once: Once, woken: list[str], name: str) -> None:
+    await once.wait()
+    woken.append(name)
+
+
 async def test_every_waiter_wakes_and_a_late_one_returns_at_once() -> None:
     once = Once()
-    woken: list[int] = []
-
-    async def waiter(index: int) -> None:
-        await once.wait()
-        woken.append(index)
-
+    woken: list[str] = []
     async with anyio.create_task_group() as group:
-        for index in range(3):
-            group.start_soon(waiter, index)
+        for name in ("a", "b", "c"):
+            group.start_soon(wait_then_note, once, woken, name)
         await anyio.wait_all_tasks_blocked()
         assert woken == []
         assert not once.is_set()
         once.set()
-    assert sorted(woken) == [0, 1, 2]
+    assert sorted(woken) == ["a", "b", "c"]
     with anyio.fail_after(1):
         await once.wait()  # set already
 
@@ -33,14 +33,9 @@ async def test_every_waiter_wakes_and_a_late_one_returns_at_once() -> None:
 async def test_a_cancelled_waiter_leaves_the_others_waiting() -> None:
     once = Once()
     woken: list[str] = []
-
-    async def waiter(name: str) -> None:
-        await once.wait()
-        woken.append(name)
-
     async with anyio.create_task_group() as group:
         with anyio.CancelScope() as cancelled:
-            group.start_soon(waiter, "kept")
+            group.start_soon(wait_then_note, once, woken, "kept")
             await anyio.wait_all_tasks_blocked()
             cancelled.cancel()
             await once.wait()  # cancelled here, before it is set

@@ -61,8 +61,8 @@ class Disconnects:
                 group.cancel_scope.cancel()
 
     @contextmanager
-    def cancel_on_disconnect(self, receive: Receive) -> Iterator[anyio.CancelScope]:
-        """A cancel scope cancelled if the client disconnects before the block is left.
+    def cancel_on_disconnect(self, receive: Receive) -> Iterator[None]:
+        """Cancel the block if the client disconnects before it is left.
 
         Raises:
             RuntimeError: The server is not serving (its lifespan has not started).
@@ -75,6 +75,6 @@ class Disconnects:
         group.start_soon(watch.run, receive)
         with scope:
             try:
-                yield scope
+                yield
             finally:
                 watch.over = True
