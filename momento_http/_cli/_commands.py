@@ -111,19 +111,22 @@ async def _subscribe(client: MomentoClient, args: argparse.Namespace, out: TextI
         heartbeats=args.heartbeats,
     )
     failure: Exception | None = None
-    async with subscription, anyio.create_task_group() as group:
+    # The receiver is open before the first poll is sent, so a signal that comes as soon
+    # as the poll is held (a test or a script watching the server) stops cleanly too.
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as group:
 
-        async def stop_on_signal() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async def stop_on_signal() -> None:
                 async for _ in signals:
                     group.cancel_scope.cancel()
 
-        group.start_soon(stop_on_signal)
-        try:
-            await _print_events(subscription, args, out)
-        except Exception as error:  # re-raised below, outside the task group: not grouped
-            failure = error
-        group.cancel_scope.cancel()
+            group.start_soon(stop_on_signal)
+            try:
+                async with subscription:
+                    await _print_events(subscription, args, out)
+            except Exception as error:  # re-raised below, outside the task group: not grouped
+                failure = error
+            group.cancel_scope.cancel()
     print(f"momento-http: to resume: {_resume_hint(subscription)}", file=sys.stderr, flush=True)
     if failure is not None:
         raise failure
