@@ -9,7 +9,7 @@ from momento_http._answers import Answer
 from momento_http._config import TryTimeout
 from momento_http._errors import MomentoError
 from momento_http._retry import RetryPolicy
-from momento_http._ticket import Lane
+from momento_http._transport import DedicatedConnection
 
 __all__ = ["Call"]
 
@@ -35,7 +35,7 @@ class Call(Generic[T]):
         idempotent: Whether repeating the request is harmless.
         miss_ok: Whether a 404 saying "key not found" is an answer (a miss), not an error.
         max_bytes: The largest accepted answer read.
-        lane: A connection of its own to travel on (a subscription's), if any.
+        dedicated: A connection of its own to travel on (a subscription's), if any.
         wait: For a long poll: seconds its answer may take to begin.
         describe: What the call is, for the log line of a retry.
         on_failure: Told of each failed try: its error, and the delay before the next
@@ -47,9 +47,9 @@ class Call(Generic[T]):
         "body",
         "content_type",
         "decode",
+        "dedicated",
         "describe",
         "idempotent",
-        "lane",
         "limit",
         "max_bytes",
         "method",
@@ -78,7 +78,7 @@ class Call(Generic[T]):
         idempotent: bool = True,
         miss_ok: bool = False,
         max_bytes: int,
-        lane: Lane | None = None,
+        dedicated: DedicatedConnection | None = None,
         wait: float | None = None,
         describe: Callable[[], str] | None = None,
         on_failure: Callable[[MomentoError, float | None], None] | None = None,
@@ -96,7 +96,7 @@ class Call(Generic[T]):
         self.idempotent = idempotent
         self.miss_ok = miss_ok
         self.max_bytes = max_bytes
-        self.lane = lane
+        self.dedicated = dedicated
         self.wait = wait
         self.describe = describe
         self.on_failure = on_failure

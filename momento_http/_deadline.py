@@ -1,66 +1,44 @@
-"""A try's deadline: kept by an anyio cancel scope, or handed to MomentoTransport.
+"""TryDeadline: the one deadline of a try, from the request's start to the answer's end.
 
-A cancel scope bounds anything, whatever the transport (and whatever the event hooks of a
-caller's `httpx.AsyncClient` do), at ~11 µs a try on asyncio. The SDK's own client runs on
-`MomentoTransport` alone, which keeps the deadline from the request's ticket with one
-timer per wait (~2 µs): every await of such a try is one of the transport's.
+Its time is written into the request state, where `MomentoTransport` keeps it at every wait
+(connecting, writing, reading), whatever the server sends. A caller's `httpx.AsyncClient`
+may run on another transport, or run event hooks that wait: there an anyio cancel scope
+keeps the same deadline too (~11 µs a try on asyncio, which the SDK's own client spares).
 """
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Literal
 
 import anyio
 
-from momento_http._ticket import Ticket, current_time
+from momento_http._transport import RequestState, current_time
 
-__all__ = ["Deadline", "ScopeDeadline", "TicketDeadline"]
+__all__ = ["TryDeadline"]
 
 
-class Deadline:
+class TryDeadline:
     """The time limit of one try: entered around it, extendable, and telling if it passed.
 
     Args:
-        ticket: The request's notes.
+        state: The request's state, which carries the deadline to the transport.
         seconds: The time the try has, from now.
+        scope: Keep the deadline with a cancel scope too, for a transport that does not
+            read the request state.
     """
 
-    __slots__ = ("seconds", "ticket")
+    __slots__ = ("_scope", "seconds", "state")
 
-    def __init__(self, ticket: Ticket, seconds: float) -> None:
-        self.ticket = ticket
+    def __init__(self, state: RequestState, seconds: float, *, scope: bool) -> None:
+        self.state = state
         self.seconds = seconds
+        self._scope = anyio.CancelScope() if scope else None
 
-    def __enter__(self) -> Deadline:
-        raise NotImplementedError
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
-        raise NotImplementedError
-
-    @property
-    def expired(self) -> bool:
-        """Whether the deadline is what ended the try."""
-        raise NotImplementedError
-
-    def extend(self, seconds: float) -> None:
-        """Give the try `seconds` more, from now."""
-        raise NotImplementedError
-
-
-class ScopeDeadline(Deadline):
-    """A deadline kept by an anyio cancel scope: it bounds any transport and any hook."""
-
-    __slots__ = ("_scope",)
-
-    def __enter__(self) -> Deadline:
-        self._scope = anyio.CancelScope(deadline=current_time() + self.seconds)
-        self._scope.__enter__()
+    def __enter__(self) -> TryDeadline:
+        self.state.deadline = current_time() + self.seconds
+        if self._scope is not None:
+            self._scope.deadline = self.state.deadline
+            self._scope.__enter__()
         return self
 
     def __exit__(
@@ -69,38 +47,18 @@ class ScopeDeadline(Deadline):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> bool:
+        if self._scope is None:
+            return False
         return self._scope.__exit__(exc_type, exc, traceback)
 
     @property
     def expired(self) -> bool:
-        return self._scope.cancelled_caught
+        """Whether the deadline is what ended the try."""
+        return self.state.timed_out or (self._scope is not None and self._scope.cancelled_caught)
 
     def extend(self, seconds: float) -> None:
+        """Give the try `seconds` more, from now."""
         self.seconds = seconds
-        self._scope.deadline = current_time() + seconds
-
-
-class TicketDeadline(Deadline):
-    """A deadline `MomentoTransport` keeps, read from the request's ticket."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> Deadline:
-        self.ticket.deadline = current_time() + self.seconds
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> Literal[False]:
-        return False
-
-    @property
-    def expired(self) -> bool:
-        return self.ticket.expired
-
-    def extend(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.ticket.deadline = current_time() + seconds
+        self.state.deadline = current_time() + seconds
+        if self._scope is not None:
+            self._scope.deadline = self.state.deadline

@@ -15,7 +15,7 @@ import anyio
 import httpx
 
 from momento_http._errors import MomentoConnectionError, MomentoError, MomentoTimeoutError
-from momento_http._ticket import Ticket
+from momento_http._transport import RequestState
 
 __all__ = ["FOREIGN_FAILURES", "Phase", "deadline_passed", "translate"]
 
@@ -74,7 +74,7 @@ def translate(
     failure: BaseException,
     *,
     phase: Phase,
-    ticket: Ticket,
+    state: RequestState,
     method: str,
     url: httpx.URL,
     scrub: Callable[[str], str],
@@ -84,7 +84,7 @@ def translate(
     Args:
         failure: One of `FOREIGN_FAILURES`.
         phase: How far the try got.
-        ticket: The request's notes, which tell whether it was written.
+        state: The request's state, which tells whether it was written.
         method: The request's method.
         url: The request's URL.
         scrub: Hides the client's tokens in the foreign message.
@@ -95,26 +95,26 @@ def translate(
         only when the request provably never left.
     """
     detail = scrub(" ".join(str(failure).split()))[:_MAX_DETAIL_CHARS]
-    if ticket.seen and detail:  # MomentoTransport's messages are written to be shown
+    if state.taken and detail:  # MomentoTransport's messages are written to be shown
         message = detail
     else:
         lead = _lead(failure, phase)
         message = f"{lead} ({type(failure).__name__}: {detail})" if detail else lead
-    sent = not (isinstance(failure, _NEVER_SENT) or ticket.provably_unsent)
+    sent = not (isinstance(failure, _NEVER_SENT) or state.never_sent)
     if isinstance(failure, httpx.TimeoutException):
         return MomentoTimeoutError(message, request_sent=sent, method=method, url=url)
     return MomentoConnectionError(message, request_sent=sent, method=method, url=url)
 
 
 def deadline_passed(
-    seconds: float, *, phase: Phase, ticket: Ticket, method: str, url: httpx.URL
+    seconds: float, *, phase: Phase, state: RequestState, method: str, url: httpx.URL
 ) -> MomentoTimeoutError:
     """The exception for a try that reached its deadline.
 
     Args:
         seconds: The deadline, in seconds from the try's start.
         phase: How far the try got.
-        ticket: The request's notes, which tell whether it was written.
+        state: The request's state, which tells whether it was written.
         method: The request's method.
         url: The request's URL.
 
@@ -125,5 +125,5 @@ def deadline_passed(
         message = f"the answer did not complete within {seconds:g} s"
     else:
         message = f"no answer within {seconds:g} s"
-    sent = not ticket.provably_unsent
+    sent = not state.never_sent
     return MomentoTimeoutError(message, request_sent=sent, method=method, url=url)

@@ -7,8 +7,7 @@ from urllib.parse import quote
 
 import httpx
 
-from momento_http._streams import OneChunk
-from momento_http._ticket import TICKET, Ticket
+from momento_http._transport import REQUEST_STATE, OneChunk, RequestState
 
 __all__ = ["USER_AGENT", "RequestFactory"]
 
@@ -55,7 +54,7 @@ class RequestFactory:
         body: bytes = b"",
         content_type: str | None = None,
         timeouts: dict[str, float | None],
-        ticket: Ticket,
+        state: RequestState,
     ) -> httpx.Request:
         """Make one request.
 
@@ -68,7 +67,7 @@ class RequestFactory:
             body: The request body.
             content_type: The body's media type, if any.
             timeouts: httpx's timeout extension: connect, read, write and pool seconds.
-            ticket: The request's notes for the transport.
+            state: The request's state, for the transport.
 
         Returns:
             The request, ready for `AsyncClient.send`.
@@ -90,7 +89,7 @@ class RequestFactory:
             self._url(text),
             headers=headers,
             stream=OneChunk(body),
-            extensions={"timeout": timeouts, TICKET: ticket},
+            extensions={"timeout": timeouts, REQUEST_STATE: state},
         )
 
     def _url(self, text: str) -> httpx.URL:

@@ -17,7 +17,7 @@ from momento_http._answers import Answer, error_for_status, says_key_not_found
 from momento_http._body import read_answer
 from momento_http._call import Call
 from momento_http._config import ClientConfig
-from momento_http._deadline import ScopeDeadline, TicketDeadline
+from momento_http._deadline import TryDeadline
 from momento_http._edge import FOREIGN_FAILURES, Phase, deadline_passed, translate
 from momento_http._errors import (
     AuthenticationError,
@@ -29,7 +29,7 @@ from momento_http._http_client import own_http_client
 from momento_http._logs import LOGGER, hide_tokens_from_httpx_logs
 from momento_http._redaction import redact_url
 from momento_http._requests import RequestFactory
-from momento_http._ticket import Ticket, current_time
+from momento_http._transport import RequestState, current_time
 
 __all__ = ["Sender"]
 
@@ -48,8 +48,8 @@ class Sender:
     def __init__(self, config: ClientConfig) -> None:
         self._owns_http = config.http_client is None
         self._http = config.http_client or own_http_client()
-        # The own client's transport keeps deadlines itself; a caller's client, anything.
-        self._deadline = TicketDeadline if self._owns_http else ScopeDeadline
+        # The own client's transport keeps deadlines itself; a caller's may run anything.
+        self._deadline_scope = not self._owns_http
         self._config = config
         self._tokens = config.tokens
         first = config.tokens.first
@@ -130,7 +130,7 @@ class Sender:
             attempt += 1
 
     async def _try(self, call: Call[T], attempt: int, token: str, requests: RequestFactory) -> T:
-        ticket = Ticket(call.lane)
+        state = RequestState(call.dedicated)
         request = requests.build(
             call.method,
             call.path,
@@ -139,14 +139,14 @@ class Sender:
             body=call.body,
             content_type=call.content_type,
             timeouts=call.timeout.phases,
-            ticket=ticket,
+            state=state,
         )
         started = current_time()
         first = call.timeout.seconds if call.wait is None else call.wait
         phase = Phase.SENDING
         failure: BaseException | None = None
         answer: Answer | None = None
-        with self._deadline(ticket, first) as deadline:
+        with TryDeadline(state, first, scope=self._deadline_scope) as deadline:
             try:
                 response = await self._http.send(request, stream=True)
                 phase = Phase.READING
@@ -166,10 +166,10 @@ class Sender:
         # Raised here, outside any `except`: the foreign exception must not become the
         # context of ours, for it carries the request, token and all.
         if deadline.expired:
-            if call.wait is not None and phase is Phase.SENDING and not ticket.heard:
+            if call.wait is not None and phase is Phase.SENDING and not state.response_started:
                 return call.decode(None)  # the poll's time passed quietly: no news
             raise deadline_passed(
-                deadline.seconds, phase=phase, ticket=ticket, method=call.method, url=request.url
+                deadline.seconds, phase=phase, state=state, method=call.method, url=request.url
             )
         if failure is not None:
             if isinstance(failure, RuntimeError) and self._http.is_closed:
@@ -178,7 +178,7 @@ class Sender:
             raise translate(
                 failure,
                 phase=phase,
-                ticket=ticket,
+                state=state,
                 method=call.method,
                 url=request.url,
                 scrub=scrub,

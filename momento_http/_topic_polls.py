@@ -1,4 +1,4 @@
-"""Subscription wiring: a subscription's long polls, sent through the send path on a lane."""
+"""Subscription wiring: a subscription's long polls, sent on a connection of their own."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from momento_http._retry import RetryPolicy
 from momento_http._send import Sender
 from momento_http._subscription import Subscription
 from momento_http._subscription_stats import PollCounters, SubscriptionStats
-from momento_http._ticket import Lane
+from momento_http._transport import DedicatedConnection
 from momento_http._validation import sequence_position, topic_path
 
 __all__ = ["MAX_POLL_BYTES", "Subscriptions", "TopicPolls"]
@@ -51,9 +51,9 @@ class TopicPolls:
 
     Each poll goes through the client's one send path, so it is retried, bounded and
     mapped like any call; `retry.max_poll_failures` failures in a row raise. Its requests
-    carry a `Lane`: on `MomentoTransport` they travel over a connection of their own, so
-    a thousand waiting polls never hold the connections `get` and `set` need, and the
-    lane hears as each is written. Each try is counted (`stats`).
+    carry a `DedicatedConnection`: on `MomentoTransport` they travel over a connection of
+    their own, so a thousand waiting polls never hold the connections `get` and `set`
+    need, and it hears as each is written. Each try is counted (`stats`).
 
     Args:
         sender: The client's send path.
@@ -82,7 +82,7 @@ class TopicPolls:
         self._timeout = timeout
         self._wait = poll_timeout + (timeout.phases.get("connect") or timeout.seconds)
         self._retry = retry
-        self._lane = Lane(on_written=self._written)
+        self._dedicated = DedicatedConnection(on_send_started=self._written)
         self._counters = PollCounters()
         self._on_written: Callable[[], None] = _nothing
         self._on_unanswered: Callable[[], None] = _nothing
@@ -91,8 +91,8 @@ class TopicPolls:
 
     @property
     def reports_writes(self) -> bool:
-        """Whether the transport tells when a poll is written: it attached to the lane."""
-        return self._lane.carrier is not None
+        """Whether the transport tells when a poll is written: it attached itself."""
+        return self._dedicated.holder is not None
 
     @property
     def stats(self) -> SubscriptionStats:
@@ -155,7 +155,7 @@ class TopicPolls:
             limit=self._retry.max_poll_failures if self._retry is not None else 1,
             accept=_ACCEPT,
             max_bytes=MAX_POLL_BYTES,
-            lane=self._lane,
+            dedicated=self._dedicated,
             wait=self._wait,
             describe=describe,
             on_failure=self._failed,
@@ -174,7 +174,7 @@ class TopicPolls:
 
     async def aclose(self) -> None:
         """Close the subscription's connection."""
-        await self._lane.aclose()
+        await self._dedicated.aclose()
 
 
 class Subscriptions:

@@ -54,18 +54,28 @@ def test_the_command_line_reaches_the_local_server_only_through_its_local_comman
         assert path.name == "_main.py" or not local, f"{path.name} imports {local}"
 
 
-MODULE_LINE_LIMIT = 300
-GENERATED = {PACKAGE / "local" / "_openapi.py"}
+TRANSPORT = PACKAGE / "_transport"
+# The send path: what builds requests, sends them and reads their answers.
+SEND_PATH = {"_body", "_call", "_deadline", "_edge", "_http_client", "_requests", "_send"}
+SEND_PATH |= {"_topic_polls"}  # a subscription's polls ride a dedicated connection
 
 
-def test_every_module_is_at_most_300_lines() -> None:
-    long = {
-        str(path.relative_to(PACKAGE)): lines
-        for path in PACKAGE.rglob("*.py")
-        if path not in GENERATED
-        and (lines := len(path.read_text(encoding="utf-8").splitlines())) > MODULE_LINE_LIMIT
-    }
-    assert long == {}
+def test_the_transport_imports_nothing_of_the_sdk_outside_itself() -> None:
+    for path in TRANSPORT.glob("*.py"):
+        for module in imported_modules(path):
+            if module.startswith("momento_http"):
+                assert module.startswith("momento_http._transport"), f"{path.name} imports {module}"
+
+
+def test_only_the_send_path_reaches_the_transport_and_only_through_its_front() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        if path.parent == TRANSPORT:
+            continue
+        reached = {m for m in imported_modules(path) if m.startswith("momento_http._transport")}
+        if path == PACKAGE / "__init__.py" or path.stem in SEND_PATH:
+            assert reached <= {"momento_http._transport"}, f"{path.name} imports {reached}"
+        else:
+            assert not reached, f"{path.name} imports {reached}"
 
 
 def test_the_command_line_and_the_fixtures_use_public_names_only() -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from momento_http import InvalidArgumentError, MomentoClient
 from momento_http._requests import RequestFactory
-from momento_http._ticket import Ticket
+from momento_http._transport import RequestState
 from momento_http._validation import encode_key, encode_name
 
 BASE = "http://127.0.0.1:9"
@@ -236,7 +236,9 @@ def test_urls_are_the_base_url_with_the_path_and_query_added(
     path = f"/cache/{encode_name(cache, 'cache')}"
     name, value = encode_key(key)
     query = {name: value, "ttl_seconds": "60"}
-    made = factory.build("GET", path, query, token="t/o k+e=n&", timeouts={}, ticket=Ticket()).url
+    made = factory.build(
+        "GET", path, query, token="t/o k+e=n&", timeouts={}, state=RequestState()
+    ).url
     if token_in_query:
         query["token"] = "t/o k+e=n&"
     text = str(httpx.URL(base)).rstrip("/") + path + "?" + urlencode(query, quote_via=quote)
@@ -262,6 +264,6 @@ def test_parsed_urls_are_kept_for_the_keys_read_again() -> None:
     assert again is not first  # the oldest went first: the cache stays bounded
     assert again == first
     request = factory.build(
-        "GET", "/cache/c", {"key": "hot"}, token="t", timeouts={}, ticket=Ticket()
+        "GET", "/cache/c", {"key": "hot"}, token="t", timeouts={}, state=RequestState()
     )
     assert request.url == again

@@ -1,4 +1,4 @@
-"""Guard: a time limit on a socket operation, and its failures in httpx's terms and plain words."""
+"""Exception mapping: a socket operation in time, its failures in httpx's terms and plain words."""
 
 from __future__ import annotations
 
@@ -10,11 +10,19 @@ from typing import Final
 import anyio
 import httpx
 
-from momento_http._ticket import Ticket
+from momento_http._transport._state import RequestState
 
-__all__ = ["Guard", "plain_reason"]
+__all__ = ["Operation", "plain_reason"]
 
-_IO_FAILURES: Final = (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError, ssl.SSLError)
+# RuntimeError: "Event loop is closed", from a socket whose event loop has ended. Only socket
+# calls run inside an `Operation`, so it is the socket layer's, never a caller's bug.
+_IO_FAILURES: Final = (
+    OSError,
+    anyio.BrokenResourceError,
+    anyio.ClosedResourceError,
+    ssl.SSLError,
+    RuntimeError,
+)
 
 
 def plain_reason(failure: BaseException | None) -> str:
@@ -35,8 +43,8 @@ def plain_reason(failure: BaseException | None) -> str:
     return "the connection broke"
 
 
-class Guard:
-    """Bounds a socket operation in time and turns its failures into httpx's exceptions.
+class Operation:
+    """A socket operation: bounded in time, its failures turned into httpx's exceptions.
 
     A class rather than a `@contextmanager`: it runs on every request, and generator-based
     context managers cost more than the step they guard.
@@ -46,8 +54,8 @@ class Guard:
         on_timeout: Raised when the limit is reached.
         on_error: Raised for a socket, TLS or stream failure.
         doing: What the operation is, in words, for the messages.
-        ticket: The request's notes: a deadline in them shortens the limit, and is
-            marked as expired when it is what ends the operation.
+        state: The request's state: its deadline shortens the limit, and it is marked as
+            timed out when the deadline is what ends the operation.
     """
 
     __slots__ = (
@@ -57,7 +65,7 @@ class Guard:
         "_on_timeout",
         "_scope",
         "_seconds",
-        "_ticket",
+        "_state",
     )
 
     def __init__(
@@ -66,15 +74,13 @@ class Guard:
         on_timeout: type[httpx.TimeoutException],
         on_error: type[httpx.TransportError],
         doing: str,
-        ticket: Ticket | None = None,
+        state: RequestState | None = None,
     ) -> None:
-        self._seconds, self._by_deadline = (
-            (within, False) if ticket is None else ticket.limit(within)
-        )
+        self._seconds, self._by_deadline = (within, False) if state is None else state.limit(within)
         self._on_timeout = on_timeout
         self._on_error = on_error
         self._doing = doing
-        self._ticket = ticket
+        self._state = state
         self._scope: anyio.CancelScope | None = None
 
     def __enter__(self) -> None:
@@ -91,8 +97,8 @@ class Guard:
         if self._scope is not None:
             swallowed = self._scope.__exit__(exc_type, exc, traceback)
             if self._scope.cancelled_caught:  # our own deadline, not an outer cancellation
-                if self._by_deadline and self._ticket is not None:
-                    self._ticket.expired = True
+                if self._by_deadline and self._state is not None:
+                    self._state.timed_out = True
                 raise self._on_timeout(f"{self._doing} took longer than {self._seconds:g} s")
             if swallowed:
                 return True

@@ -3,7 +3,11 @@
 What the SDK's transport speaks on asyncio and trio alike. It reads what servers send:
 content-length, chunked and close-delimited bodies, `1xx` answers skipped, and it refuses
 the rest in plain words, with every buffer bounded: a head over 64 KiB, a chunk-size line
-over 1 KiB or trailers over 64 KiB are errors, not memory.
+over 1 KiB or trailers over 64 KiB are errors, not memory. Chunk framing counts too: as Go's
+net/http does, a chunked body whose framing (size lines, extensions, trailers) outweighs
+its data by more than 16 KiB is refused. An answer framed both by `content-length` and by
+`transfer-encoding` is refused (RFC 9112 §6.3: a sign of response smuggling), and so is a
+request whose `content-length` is not its body's length.
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ MAX_HEAD_BYTES: Final = 64 * 1024
 _MAX_HEADERS: Final = 256
 _MAX_CHUNK_LINE: Final = 1024
 _MAX_LENGTH_DIGITS: Final = 18  # under 10**18 bytes: a number, not a denial of service
+_MAX_TRAILER_BYTES: Final = 64 * 1024
+# Go's net/http rule: a chunk may carry 16 bytes plus twice its size of framing; what goes
+# beyond adds up, and past 16 KiB the body is refused (one data byte per 1 KiB of chunk
+# extensions would otherwise cost a reader a kilobyte of parsing per byte).
+_CHUNK_ALLOWANCE: Final = 16
+_MAX_EXCESS: Final = 16 * 1024
+# Framing bytes parsed by one `read_body` call once it has data to return: a burst of tiny
+# chunks is handed over in parts, so that the caller can let other tasks run in between.
+_READ_BUDGET: Final = 64 * 1024
 # One regular expression checks a whole head: cheaper than one per header. A token is a
 # method or header name; a field value holds no control character but tab (nor CR or LF).
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
@@ -68,18 +81,26 @@ def encode_request(
     `transfer-encoding` is dropped, since the body goes whole.
 
     Raises:
-        ProtocolError: The method, target or a header cannot be sent as HTTP/1.1.
+        ProtocolError: The method, target or a header cannot be sent as HTTP/1.1, or a
+            `content-length` is not the body's length.
     """
     lines = [method + b" " + target + b" HTTP/1.1"]
+    length = str(len(body)).encode("ascii")
     has_length = False
     for name, value in headers:
         lowered = name.lower()
         if lowered == b"transfer-encoding":
             continue
-        has_length = has_length or lowered == b"content-length"
+        if lowered == b"content-length":
+            if value.strip(b" \t") != length:
+                shown = value[:20].decode("ascii", "replace")
+                raise ProtocolError(
+                    f"the request's content-length ({shown}) is not its body's length ({len(body)})"
+                )
+            has_length = True
         lines.append(name + b": " + value)
     if body and not has_length:
-        lines.append(b"content-length: " + str(len(body)).encode("ascii"))
+        lines.append(b"content-length: " + length)
     head = b"\r\n".join(lines) + b"\r\n\r\n"
     # A CR or LF inside a name or value would add a line: count them, then check the shape.
     if head.count(b"\r\n") != len(lines) + 1 or not _REQUEST_HEAD.fullmatch(head):
@@ -94,7 +115,17 @@ class ResponseReader:
     with `read_body`, each returning None while more bytes are needed.
     """
 
-    __slots__ = ("_buffer", "_chunk_left", "_closed", "_eof", "_framing", "_left", "keep_alive")
+    __slots__ = (
+        "_buffer",
+        "_chunk_left",
+        "_eof",
+        "_excess",
+        "_framing",
+        "_left",
+        "_scanned",
+        "_trailer_bytes",
+        "keep_alive",
+    )
 
     def __init__(self) -> None:
         self._buffer = b""
@@ -102,7 +133,9 @@ class ResponseReader:
         self._framing = "head"  # head | length | chunked | close | done
         self._left = 0  # bytes of body still due (length framing)
         self._chunk_left = _CHUNK_SIZE_NEXT  # bytes of the current chunk still due, or a state
-        self._closed = False
+        self._excess = 0  # chunk framing beyond its allowance
+        self._trailer_bytes = 0
+        self._scanned = 0  # bytes of the buffer searched for a head's end already
         self.keep_alive = True
 
     @property
@@ -140,13 +173,17 @@ class ResponseReader:
             ProtocolError: The head is not HTTP/1.1, or too long.
         """
         while True:
-            end = self._buffer.find(b"\r\n\r\n")
+            # Searched from where the last search stopped: a head dripping in byte by byte
+            # costs its length once, not its length squared.
+            end = self._buffer.find(b"\r\n\r\n", max(self._scanned - 3, 0))
             if end < 0:
                 self._check_incomplete_head()
+                self._scanned = len(self._buffer)
                 return None
             if end > MAX_HEAD_BYTES:
                 raise ProtocolError("the server's answer has a head over 64 KiB")
             head, self._buffer = self._buffer[:end], self._buffer[end + 4 :]
+            self._scanned = 0
             parsed, version = _parse_head(head)
             if parsed.status < 200:  # noqa: PLR2004 - 1xx: informational, skipped
                 if parsed.status == _SWITCHING_PROTOCOLS:
@@ -158,7 +195,8 @@ class ResponseReader:
     def _check_incomplete_head(self) -> None:
         if len(self._buffer) > MAX_HEAD_BYTES:
             raise ProtocolError("the server's answer has a head over 64 KiB")
-        if b"\n\n" in self._buffer or not b"HTTP/".startswith(self._buffer[:5]):
+        unseen = self._buffer.find(b"\n\n", max(self._scanned - 1, 0)) >= 0
+        if unseen or not b"HTTP/".startswith(self._buffer[:5]):
             raise ProtocolError("the server's answer is not valid HTTP/1.1")
         if self._eof:
             raise ProtocolError(
@@ -169,23 +207,14 @@ class ResponseReader:
 
     def _frame(self, head: Head, version: bytes) -> None:
         """Work out how the body is delimited, and whether the connection stays open."""
-        lengths: set[bytes] = set()
-        chunked = False
-        for name, value in head.headers:
-            if name == b"content-length":
-                lengths.update(part.strip() for part in value.split(b","))
-            elif name == b"transfer-encoding":
-                if value.strip().lower() != b"chunked":
-                    raise ProtocolError("the server's answer uses a transfer coding not asked for")
-                chunked = True
-            elif name == b"connection" and b"close" in value.lower():
-                self.keep_alive = False
-        if version == b"0":
+        lengths, chunked, close = _framing_headers(head.headers)
+        if close or version == b"0":
             self.keep_alive = False
         if self._framing == "head-only" or head.status in _NO_BODY_STATUSES:
             self._framing = "done"
         elif chunked:
             self._framing, self._chunk_left = "chunked", _CHUNK_SIZE_NEXT
+            self._excess = self._trailer_bytes = 0
         elif lengths:
             (length,) = lengths if len(lengths) == 1 else (b"",)
             if not length.isdigit() or len(length) > _MAX_LENGTH_DIGITS:
@@ -231,24 +260,34 @@ class ResponseReader:
         return data
 
     def _read_chunked(self) -> bytes | None:
-        while True:
-            if self._chunk_left > 0:
-                if not self._buffer:
-                    break
-                data = self._buffer[: self._chunk_left]
-                self._buffer = self._buffer[len(data) :]
-                self._chunk_left -= len(data)
-                if self._chunk_left == 0:
-                    self._chunk_left = _CHUNK_END
-                return data
-            line_end = self._buffer.find(b"\r\n")
+        """The data of every chunk at hand (up to a budget of framing), END, or None."""
+        buffer, pos, end = self._buffer, 0, len(self._buffer)
+        pieces: list[bytes] = []
+        complete = False
+        framing = 0
+        while pos < end and not (pieces and framing > _READ_BUDGET):
+            left = self._chunk_left
+            if left > 0:
+                taken = min(left, end - pos)
+                pieces.append(buffer[pos : pos + taken])
+                pos += taken
+                self._chunk_left = left - taken or _CHUNK_END
+                continue
+            line_end = buffer.find(b"\r\n", pos, pos + _MAX_CHUNK_LINE + 2)
             if line_end < 0:
-                if len(self._buffer) > _MAX_CHUNK_LINE:
+                if end - pos > _MAX_CHUNK_LINE:
                     raise ProtocolError(_MALFORMED_CHUNK)
                 break
-            line, self._buffer = self._buffer[:line_end], self._buffer[line_end + 2 :]
+            framing += line_end + 2 - pos
+            line, pos = buffer[pos:line_end], line_end + 2
             if self._chunk_line(line):
-                return END
+                complete = True
+                break
+        self._buffer = buffer[pos:] if pos else buffer
+        if pieces:
+            return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        if complete:
+            return END
         if self._eof:
             raise ProtocolError(_CUT_SHORT)
         return None
@@ -263,16 +302,42 @@ class ResponseReader:
             if not line:
                 self._framing = "done"
                 return True
+            self._trailer_bytes += len(line) + 2
+            if self._trailer_bytes > _MAX_TRAILER_BYTES:
+                raise ProtocolError("the server's answer has trailers over 64 KiB")
         else:
             size = _CHUNK_SIZE.fullmatch(line)
             if size is None:
                 raise ProtocolError(_MALFORMED_CHUNK)
-            self._chunk_left = int(size[1], 16) or _TRAILERS
+            data_size = int(size[1], 16)
+            excess = self._excess + len(line) + 2 - _CHUNK_ALLOWANCE - 2 * data_size
+            self._excess = max(excess, 0)
+            if self._excess > _MAX_EXCESS:
+                raise ProtocolError("the server's answer has more chunk framing than data")
+            self._chunk_left = data_size or _TRAILERS
         return False
 
 
 _CUT_SHORT: Final = "the server closed the connection before the answer was complete"
 _MALFORMED_CHUNK: Final = "the server's answer has a malformed chunk"
+
+
+def _framing_headers(headers: list[tuple[bytes, bytes]]) -> tuple[set[bytes], bool, bool]:
+    """The content-lengths, whether the body is chunked, and whether the server closes."""
+    lengths: set[bytes] = set()
+    chunked = close = False
+    for name, value in headers:
+        if name == b"content-length":
+            lengths.update(part.strip() for part in value.split(b","))
+        elif name == b"transfer-encoding":
+            if value.strip().lower() != b"chunked":
+                raise ProtocolError("the server's answer uses a transfer coding not asked for")
+            chunked = True
+        elif name == b"connection" and b"close" in value.lower():
+            close = True
+    if chunked and lengths:
+        raise ProtocolError("the server's answer has both a content-length and a transfer-encoding")
+    return lengths, chunked, close
 
 
 def _parse_head(head: bytes) -> tuple[Head, bytes]:

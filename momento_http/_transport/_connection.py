@@ -2,8 +2,9 @@
 
 Both kinds feed the same sans-IO `ResponseReader` and differ only in how bytes move: on
 asyncio, the event loop hands them to a `Protocol` (no task switch per read, no stream
-layer); elsewhere, an anyio byte stream is read in turn. Every failure leaves as one of
-httpx's transport exceptions, with a message in plain words.
+layer); elsewhere, an anyio byte stream is read in turn. Every wait is bounded by the try's
+one deadline (the request state's), and every failure leaves as one of httpx's transport
+exceptions, the same on either kind, with a message in plain words.
 """
 
 from __future__ import annotations
@@ -11,95 +12,56 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import select
-import socket
 import ssl
-from functools import partial
-from typing import Final, cast
+from typing import Final, TypeAlias, cast
 
 import anyio
 import anyio.abc
 import anyio.lowlevel
 import httpx
 
-from momento_http._guard import Guard
-from momento_http._http1 import ProtocolError, ResponseReader
-from momento_http._ticket import Ticket
-from momento_http._watch import watch_for
+from momento_http._transport._exceptions import Operation, plain_reason
+from momento_http._transport._http11 import ResponseReader
+from momento_http._transport._state import RequestState
 
-__all__ = [
-    "AsyncioConnection",
-    "Connection",
-    "StreamConnection",
-    "current_loop",
-    "open_connection",
-    "protocol_error",
-]
+__all__ = ["AsyncioConnection", "Connection", "StreamConnection", "current_loop", "open_connection"]
 
 _READ_SIZE: Final = 65_536
 _HIGH_WATER: Final = 1024 * 1024  # buffered and unread: stop reading from the socket
+_SENDING: Final = "sending the request"
+_READING: Final = "reading the answer"
 
 
-class Connection:
-    """What the transport needs of a connection, whatever moves its bytes.
-
-    Attributes:
-        reader: Parses what the server sends.
-        loop: The event loop the connection belongs to.
-        ticket: The current request's notes, if it has any.
-        idle_since: When it was last handed back for reuse.
-    """
-
-    __slots__ = ("idle_since", "loop", "reader", "ticket")
-
-    def __init__(self, loop: object) -> None:
-        self.reader = ResponseReader()
-        self.loop = loop
-        self.ticket: Ticket | None = None
-        self.idle_since = 0.0
-
-    def is_stale(self, now: float, keepalive_expiry: float) -> bool:
-        """Whether an idle connection should not be reused: expired, closed or talking."""
-        raise NotImplementedError
-
-    async def send(self, data: bytes, within: float | None) -> None:
-        """Write bytes; `within` bounds the wait for the socket to take them."""
-        raise NotImplementedError
-
-    async def receive(self, within: float | None) -> None:
-        """Wait until more bytes (or the end of the stream) reach the reader, `within` s."""
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        """Close at once, without waiting on the peer; safe from an ended event loop."""
-        raise NotImplementedError
-
-
-def protocol_error(error: ProtocolError) -> httpx.RemoteProtocolError:
-    """Httpx's exception for an answer the reader refused."""
-    return httpx.RemoteProtocolError(str(error))
-
-
-class AsyncioConnection(Connection, asyncio.Protocol):
+class AsyncioConnection(asyncio.Protocol):
     """A connection whose bytes asyncio's event loop hands over as they arrive.
 
     Args:
         loop: The running event loop.
+
+    Attributes:
+        reader: Parses what the server sends.
+        loop: The event loop the connection belongs to.
+        state: The current request's state, if it has one.
+        idle_since: When it was last handed back for reuse.
     """
 
     __slots__ = (
-        "_loop",
         "_lost",
         "_read_paused",
         "_transport",
         "_waiter",
-        "_watch",
         "_write_paused",
+        "idle_since",
+        "loop",
+        "reader",
+        "state",
     )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(loop)
-        self._loop = loop
-        self._watch = watch_for(loop)
+        self.reader = ResponseReader()
+        self.loop = loop
+        self.state: RequestState | None = None
+        self.idle_since = 0.0
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._lost: BaseException | None = None
@@ -108,13 +70,12 @@ class AsyncioConnection(Connection, asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport (uvloop's are not asyncio.Transport subclasses, but behave alike).
-        transport = cast("asyncio.Transport", transport)
-        self._transport = transport
+        self._transport = cast("asyncio.Transport", transport)
 
     def data_received(self, data: bytes) -> None:
         self.reader.receive(data)
-        if self.ticket is not None:
-            self.ticket.heard = True
+        if self.state is not None:
+            self.state.response_started = True
         if self.reader.buffered > _HIGH_WATER and self._transport is not None:
             self._transport.pause_reading()
             self._read_paused = True
@@ -142,52 +103,66 @@ class AsyncioConnection(Connection, asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def _wait(self, within: float | None, doing: str) -> None:
-        """Wait to be woken; the loop's watch, not a cancel scope, keeps the time limit."""
-        loop = self._loop
+    async def _wait(
+        self, within: float | None, on_timeout: type[httpx.TimeoutException], doing: str
+    ) -> None:
+        """Wait to be woken, for `within` seconds or until the try's deadline."""
+        loop = self.loop
+        state = self.state
+        seconds, by_deadline = (within, False) if state is None else state.limit(within)
+        if seconds is not None and seconds <= 0:  # already past: no wait, whatever comes
+            _expire(state, by_deadline)
+            raise on_timeout(f"{doing} ran out of time")
         waiter = self._waiter = loop.create_future()
-        ticket = self.ticket
-        seconds, by_deadline = (within, False) if ticket is None else ticket.limit(within)
         if seconds is None:
             await waiter
             return
-        expire = partial(self._expire, waiter, doing, seconds, by_deadline)
-        tick = self._watch.add(loop.time() + seconds, waiter, expire)
+        timer = loop.call_at(loop.time() + seconds, _time_out, waiter)
         try:
             await waiter
+        except asyncio.TimeoutError:
+            _expire(state, by_deadline)
+            raise on_timeout(f"{doing} took longer than {seconds:g} s") from None
         finally:
-            self._watch.remove(tick, waiter)
-
-    def _expire(
-        self, waiter: asyncio.Future[None], doing: str, seconds: float, by_deadline: bool
-    ) -> None:
-        if waiter.done():
-            return
-        if by_deadline and self.ticket is not None:
-            self.ticket.expired = True
-        waiter.set_exception(httpx.ReadTimeout(f"{doing} took longer than {seconds:g} s"))
+            timer.cancel()
 
     def is_stale(self, now: float, keepalive_expiry: float) -> bool:
-        expired = now - self.idle_since > keepalive_expiry
-        return expired or self._lost is not None or not self.reader.reusable
+        """Whether an idle connection may not carry another request.
+
+        True when it has expired, is closed, or has anything unread: in the reader, or in
+        the socket before the event loop has delivered it (an answer nobody asked for).
+        """
+        if now - self.idle_since > keepalive_expiry or self._lost is not None:
+            return True
+        if not self.reader.reusable or self._transport is None:
+            return True
+        sock = self._transport.get_extra_info("socket")
+        return sock is None or _is_readable(sock.fileno())
 
     async def send(self, data: bytes, within: float | None) -> None:
+        """Write bytes; `within` bounds the wait for the socket to take them."""
         transport = self._transport
         if transport is None or self._lost is not None or transport.is_closing():
-            raise httpx.WriteError("sending the request failed: the connection is closed")
+            raise httpx.WriteError(f"{_SENDING} failed: the connection is closed")
         transport.write(data)
         while self._write_paused and self._lost is None:
-            await self._wait(within, "sending the request")
+            await self._wait(within, httpx.WriteTimeout, _SENDING)
+        if transport.is_closing():  # the write failed: the loss is reported next turn
+            while self._lost is None:
+                await self._wait(within, httpx.WriteTimeout, _SENDING)
+            raise httpx.WriteError(f"{_SENDING} failed: {plain_reason(self._lost)}")
 
     async def receive(self, within: float | None) -> None:
+        """Wait until more bytes (or the end of the stream) reach the reader."""
         if self._read_paused and self._transport is not None:
             self._read_paused = False
             self._transport.resume_reading()
         if self._lost is not None:
             return  # the reader has had its end of stream
-        await self._wait(within, "reading the answer")
+        await self._wait(within, httpx.ReadTimeout, _READING)
 
     async def aclose(self) -> None:
+        """Close at once, without waiting on the peer; safe from an ended event loop."""
         if self._transport is not None:
             # "Event loop is closed" when its loop has ended: Python closes it when collected.
             with contextlib.suppress(RuntimeError):
@@ -195,63 +170,95 @@ class AsyncioConnection(Connection, asyncio.Protocol):
         await anyio.lowlevel.checkpoint()
 
 
-class StreamConnection(Connection):
+def _time_out(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(asyncio.TimeoutError())
+
+
+def _expire(state: RequestState | None, by_deadline: bool) -> None:
+    if by_deadline and state is not None:
+        state.timed_out = True
+
+
+class StreamConnection:
     """A connection read in turn from an anyio byte stream (trio, or any backend).
 
     Args:
         stream: The connected stream.
         loop: The event loop it belongs to (`anyio.lowlevel.current_token()`).
+
+    Attributes:
+        reader: Parses what the server sends.
+        loop: The event loop the connection belongs to.
+        state: The current request's state, if it has one.
+        idle_since: When it was last handed back for reuse.
     """
 
-    __slots__ = ("_socket", "_stream")
+    __slots__ = ("_socket", "_stream", "idle_since", "loop", "reader", "state")
 
     def __init__(self, stream: anyio.abc.ByteStream, loop: object) -> None:
-        super().__init__(loop)
+        self.reader = ResponseReader()
+        self.loop = loop
+        self.state: RequestState | None = None
+        self.idle_since = 0.0
         self._stream = stream
         self._socket = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)  # noqa: S610 - not Django
 
     def is_stale(self, now: float, keepalive_expiry: float) -> bool:
+        """Whether an idle connection may not carry another request.
+
+        True when it has expired, or has anything unread: in the reader, or in the socket
+        (an answer nobody asked for, or the end of the stream).
+        """
         if now - self.idle_since > keepalive_expiry or not self.reader.reusable:
             return True
-        # An idle socket that reads has hit EOF (or sent garbage).
-        return self._socket is not None and _is_readable(self._socket)
+        return self._socket is None or _is_readable(self._socket.fileno())
 
     async def send(self, data: bytes, within: float | None) -> None:
-        doing = "sending the request"
-        with Guard(within, httpx.WriteTimeout, httpx.WriteError, doing, self.ticket):
+        """Write bytes; `within` bounds the wait for the socket to take them."""
+        with Operation(within, httpx.WriteTimeout, httpx.WriteError, _SENDING, self.state):
             await self._stream.send(data)
 
     async def receive(self, within: float | None) -> None:
-        doing = "reading the answer"
-        with Guard(within, httpx.ReadTimeout, httpx.ReadError, doing, self.ticket):
+        """Wait until more bytes (or the end of the stream) reach the reader."""
+        with Operation(within, httpx.ReadTimeout, httpx.ReadError, _READING, self.state):
             try:
                 data = await self._stream.receive(_READ_SIZE)
             except anyio.EndOfStream:
                 self.reader.receive_eof()
                 return
-        if self.ticket is not None:
-            self.ticket.heard = True
+        if self.state is not None:
+            self.state.response_started = True
         self.reader.receive(data)
 
     async def aclose(self) -> None:
+        """Close at once, without waiting on the peer; safe from an ended event loop."""
         try:
             await anyio.aclose_forcefully(self._stream)
         except RuntimeError:  # "Event loop is closed": nothing more can be done here
             await anyio.lowlevel.checkpoint()
 
 
-def _is_readable(sock: socket.socket) -> bool:
+Connection: TypeAlias = AsyncioConnection | StreamConnection
+"""A connection, whatever moves its bytes: both have the same attributes and methods."""
+
+
+def _is_readable(fileno: int) -> bool:
     """Whether a read would not block; poll, not select, which fails past descriptor 1023."""
     if hasattr(select, "poll"):
         poller = select.poll()
-        poller.register(sock, select.POLLIN)
+        poller.register(fileno, select.POLLIN)
         return bool(poller.poll(0))
-    readable, _, _ = select.select([sock], [], [], 0)  # Windows: no poll, no such limit
+    readable, _, _ = select.select([fileno], [], [], 0)  # Windows: no poll, no such limit
     return bool(readable)
 
 
 async def open_connection(
-    host: str, port: int, tls: ssl.SSLContext | None, within: float | None, ticket: Ticket | None
+    host: str,
+    port: int,
+    tls: ssl.SSLContext | None,
+    within: float | None,
+    state: RequestState | None,
 ) -> Connection:
     """Connect, over TLS when given a context, in `within` seconds.
 
@@ -261,7 +268,7 @@ async def open_connection(
     """
     connection: Connection | None = None
     doing = f"connecting to {host}:{port}"
-    with Guard(within, httpx.ConnectTimeout, httpx.ConnectError, doing, ticket):
+    with Operation(within, httpx.ConnectTimeout, httpx.ConnectError, doing, state):
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not asyncio: trio, through anyio

@@ -4,8 +4,9 @@ httpcore, httpx's default transport, costs most of a request's CPU time: its poo
 each request with a scan over every request and connection (quadratic under concurrency),
 and each connection carries locks, events and tracing. The SDK only ever sends small
 requests to one origin, so this transport keeps a plain stack of idle connections and sends
-each request in one write. Requests whose ticket names a lane (a subscription's long polls)
-travel over a connection of that lane's own, so waiting polls never hold the pool's.
+each request in one write. Requests whose state names a dedicated connection (a
+subscription's long polls) travel over that connection, so waiting polls never hold the
+pool's.
 """
 
 from __future__ import annotations
@@ -16,13 +17,19 @@ from types import TracebackType
 from typing import Final
 
 import anyio
+import anyio.lowlevel
 import httpx
 
-from momento_http._connection import Connection, current_loop, open_connection
-from momento_http._http1 import Head, ProtocolError, ResponseReader, encode_request
-from momento_http._pool import Pool
-from momento_http._streams import OneChunk
-from momento_http._ticket import TICKET, Ticket
+from momento_http._transport._connection import Connection, current_loop, open_connection
+from momento_http._transport._content import OneChunk
+from momento_http._transport._http11 import Head, ProtocolError, ResponseReader, encode_request
+from momento_http._transport._pool import Pool
+from momento_http._transport._state import (
+    REQUEST_STATE,
+    DedicatedConnection,
+    RequestState,
+    current_time,
+)
 
 __all__ = ["BODY", "MomentoTransport"]
 
@@ -65,7 +72,7 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         self._ssl_context = ssl_context
         self._keepalive_expiry = keepalive_expiry
         self._pool = Pool(max_connections, max_idle)
-        self._lanes: set[Pool] = set()
+        self._dedicated: set[Pool] = set()
 
     async def __aenter__(self) -> MomentoTransport:
         return self
@@ -79,10 +86,10 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the idle connections, lanes' included; busy ones close when done."""
+        """Close the idle connections, dedicated ones included; busy ones close when done."""
         await self._pool.aclose()
-        for lane_pool in list(self._lanes):
-            await lane_pool.aclose()
+        for dedicated in list(self._dedicated):
+            await dedicated.aclose()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send the request and read the response's head; the body streams.
@@ -91,29 +98,29 @@ class MomentoTransport(httpx.AsyncBaseTransport):
             httpx.TransportError: A connection, protocol or timeout failure.
         """
         timeouts: _Timeouts = request.extensions.get("timeout", {})
-        ticket: Ticket | None = request.extensions.get(TICKET)
-        pool = self._pool if ticket is None or ticket.lane is None else self._lane_pool(ticket)
-        if ticket is not None:
-            ticket.seen = True
-        await pool.reserve(timeouts.get("pool"), ticket)
+        state: RequestState | None = request.extensions.get(REQUEST_STATE)
+        pool = self._pool
+        if state is not None:
+            state.taken = True
+            if state.dedicated is not None:
+                pool = self._dedicated_pool(state.dedicated)
+        await pool.reserve(timeouts.get("pool"), state)
         try:
-            connection = await self._connection(pool, request, timeouts.get("connect"), ticket)
+            connection = await self._connection(pool, request, timeouts.get("connect"), state)
         except BaseException:
             pool.unreserve()
             raise
         # No retry here, even on a kept-alive connection the peer closed: the request may
         # have been served, and only the caller knows whether it may go twice.
-        return await self._exchange(pool, connection, request, timeouts, ticket)
+        return await self._exchange(pool, connection, request, timeouts, state)
 
-    def _lane_pool(self, ticket: Ticket) -> Pool:
-        lane = ticket.lane
-        assert lane is not None
-        carrier = lane.carrier
-        if isinstance(carrier, _LaneCarrier) and carrier.serves(self):
-            return carrier.pool
+    def _dedicated_pool(self, dedicated: DedicatedConnection) -> Pool:
+        holder = dedicated.holder
+        if isinstance(holder, _DedicatedHolder) and holder.serves(self):
+            return holder.pool
         pool = Pool(max_connections=1, max_idle=1)
-        self._lanes.add(pool)
-        lane.attach(_LaneCarrier(self, pool))
+        self._dedicated.add(pool)
+        dedicated.attach(_DedicatedHolder(self, pool))
         return pool
 
     async def _exchange(
@@ -122,7 +129,7 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         connection: Connection,
         request: httpx.Request,
         timeouts: _Timeouts,
-        ticket: Ticket | None,
+        state: RequestState | None,
     ) -> httpx.Response:
         """One request and response head on a reserved connection, which it owns from now."""
         read_timeout = timeouts.get("read")
@@ -138,9 +145,9 @@ class MomentoTransport(httpx.AsyncBaseTransport):
             except ProtocolError as refused:
                 raise httpx.LocalProtocolError(str(refused)) from None
             reader.start(expect_body=request.method != "HEAD")
-            connection.ticket = ticket
-            if ticket is not None:
-                ticket.written = True
+            connection.state = state
+            if state is not None:
+                state.start_sending()
             await connection.send(data, timeouts.get("write"))
             while (head := _read_head(reader)) is None:
                 await connection.receive(read_timeout)
@@ -152,7 +159,7 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         extensions: dict[str, object] = {"http_version": b"HTTP/1.1", "reason_phrase": head.reason}
         stream: httpx.AsyncByteStream
         if body is None:
-            stream = _Body(self, pool, connection, read_timeout)
+            stream = _Body(self, pool, connection, read_timeout, state)
         else:  # the whole body came with the head: the connection is free already
             if body:
                 _read_body(reader)  # the end, which cannot fail now
@@ -168,7 +175,7 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         pool: Pool,
         request: httpx.Request,
         connect_timeout: float | None,
-        ticket: Ticket | None,
+        state: RequestState | None,
     ) -> Connection:
         """An idle connection still good for use, else a new one."""
         loop = current_loop()
@@ -181,7 +188,7 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         url = request.url
         port = url.port or _DEFAULT_PORTS.get(url.scheme, 80)
         tls = self._tls() if url.scheme == "https" else None
-        return await open_connection(url.host, port, tls, connect_timeout, ticket)
+        return await open_connection(url.host, port, tls, connect_timeout, state)
 
     def _tls(self) -> ssl.SSLContext:
         # Made on first use: loading the CA store takes ~25 ms, wasted on http:// servers.
@@ -191,7 +198,7 @@ class MomentoTransport(httpx.AsyncBaseTransport):
 
     async def _release(self, pool: Pool, connection: Connection) -> None:
         """A response was read to its end: keep the connection for reuse if it allows."""
-        connection.ticket = None
+        connection.state = None
         if not pool.closed and connection.reader.reusable and len(pool.idle) < pool.max_idle:
             connection.idle_since = time.monotonic()
             pool.idle.append(connection)
@@ -200,16 +207,17 @@ class MomentoTransport(httpx.AsyncBaseTransport):
             await self._discard(pool, connection)
 
     async def _discard(self, pool: Pool, connection: Connection) -> None:
+        connection.state = None
         pool.unreserve()
         await connection.aclose()
 
-    async def _close_lane(self, pool: Pool) -> None:
-        self._lanes.discard(pool)
+    async def _close_dedicated(self, pool: Pool) -> None:
+        self._dedicated.discard(pool)
         await pool.aclose()
 
 
-class _LaneCarrier:
-    """What a lane holds of the transport: its pool, closed with the lane."""
+class _DedicatedHolder:
+    """What a `DedicatedConnection` holds of the transport: its pool of one, closed with it."""
 
     __slots__ = ("_pool", "_transport")
 
@@ -222,11 +230,11 @@ class _LaneCarrier:
         return self._pool
 
     def serves(self, transport: MomentoTransport) -> bool:
-        """Whether this lane's connection is the given transport's, and still open."""
+        """Whether the dedicated connection is the given transport's, and still open."""
         return self._transport is transport and not self._pool.closed
 
     async def aclose(self) -> None:
-        await self._transport._close_lane(self._pool)
+        await self._transport._close_dedicated(self._pool)
 
 
 async def _request_body(request: httpx.Request) -> bytes:
@@ -243,7 +251,9 @@ class _Body(httpx.AsyncByteStream):
 
     Read to its end, it hands the connection back for reuse; closed before that, it closes
     the connection. A plain object, not an async generator, so nothing is left for trio to
-    warn about when iteration stops early.
+    warn about when iteration stops early. Each part is read within the try's deadline,
+    bytes at hand or not, and a burst too big to parse at once lets other tasks run
+    between its parts.
     """
 
     def __init__(
@@ -252,11 +262,13 @@ class _Body(httpx.AsyncByteStream):
         pool: Pool,
         connection: Connection,
         timeout: float | None,
+        state: RequestState | None,
     ) -> None:
         self._transport = transport
         self._pool = pool
         self._connection: Connection | None = connection
         self._timeout = timeout
+        self._state = state
 
     def __aiter__(self) -> _Body:
         return self
@@ -266,6 +278,10 @@ class _Body(httpx.AsyncByteStream):
         if connection is None:
             raise StopAsyncIteration
         try:
+            if self._state is not None:
+                _check_deadline(self._state)
+            if connection.reader.buffered:  # left from a burst's last part
+                await anyio.lowlevel.checkpoint()
             while (data := _read_body(connection.reader)) is None:
                 await connection.receive(self._timeout)
         except BaseException:
@@ -284,6 +300,13 @@ class _Body(httpx.AsyncByteStream):
         if connection is not None:
             with anyio.CancelScope(shield=True):
                 await self._transport._discard(self._pool, connection)
+
+
+def _check_deadline(state: RequestState) -> None:
+    """Raise if the try's deadline has passed: bytes at hand are no reason to go on."""
+    if state.deadline is not None and current_time() >= state.deadline:
+        state.timed_out = True
+        raise httpx.ReadTimeout("reading the answer ran out of time")
 
 
 def _read_head(reader: ResponseReader) -> Head | None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from momento_http._http1 import (
+from momento_http._transport._http11 import (
     END,
     MAX_HEAD_BYTES,
     Head,

@@ -1,0 +1,30 @@
+"""The transport: HTTP/1.1 over sockets, for an `httpx.AsyncClient`, on asyncio and trio.
+
+It owns connections and their pool, the wire format (`_http11`), dedicated connections for
+subscriptions, the try's deadline at every wait, and the mapping of socket and protocol
+failures to httpx's exceptions. It imports nothing else of the SDK.
+
+Who may import it: the package root (for `MomentoTransport`) and the send path (the modules
+that build requests, send them and read answers: `_requests`, `_send`, `_deadline`, `_edge`,
+`_body`, `_call`, `_http_client`, `_topic_polls`), through the names below only, never its
+modules (tests/test_layout.py checks both directions).
+"""
+
+from momento_http._transport._content import OneChunk
+from momento_http._transport._state import (
+    REQUEST_STATE,
+    DedicatedConnection,
+    RequestState,
+    current_time,
+)
+from momento_http._transport._transport import BODY, MomentoTransport
+
+__all__ = [
+    "BODY",
+    "REQUEST_STATE",
+    "DedicatedConnection",
+    "MomentoTransport",
+    "OneChunk",
+    "RequestState",
+    "current_time",
+]
