@@ -144,6 +144,39 @@ BAD_ANSWERS: dict[str, tuple[Behaviour, type[MomentoError], str]] = {
         MomentoConnectionError,
         "not valid HTTP/1.1",
     ),
+    "trailer lines that never end": (
+        Raw.repeating(
+            head("200 OK", "transfer-encoding: chunked") + b"1\r\nx\r\n0\r\n",
+            b"x-trailer: " + b"y" * 500 + b"\r\n",
+            0,
+            limit=10_000,
+        ),
+        MomentoConnectionError,
+        "trailers over 64 KiB",
+    ),
+    "one-byte chunks, each faster than a deadline tick": (
+        Raw.repeating(head("200 OK", "transfer-encoding: chunked"), b"1\r\nx\r\n", 0.01, limit=600),
+        MomentoTimeoutError,
+        "did not complete within",
+    ),
+    "a kilobyte of chunk extensions per body byte": (
+        Raw.repeating(
+            head("200 OK", "transfer-encoding: chunked"),
+            b"1;" + b"e" * 1000 + b"\r\nx\r\n",
+            0,
+            limit=10_000,
+        ),
+        MomentoConnectionError,
+        "more chunk framing than data",
+    ),
+    "framed both by length and by chunks": (
+        Raw.writing(
+            head("200 OK", "transfer-encoding: chunked", "content-length: 50"),
+            b"0\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nPOISON",
+        ),
+        MomentoConnectionError,
+        "both a content-length and a transfer-encoding",
+    ),
     "101 Switching Protocols": (
         Raw.writing(head("101 Switching Protocols", "upgrade: websocket")),
         MomentoConnectionError,
@@ -197,9 +230,25 @@ async def momento_error(
     return caught.value
 
 
-@pytest.mark.parametrize("operation", CALLS_AND_POLLS)
+# A call and a poll read answers alike but for their deadlines (a poll's answer may take
+# `poll_timeout` to begin): every bad answer meets both. The other calls share the get's path
+# (the next test holds that), so each meets a sample.
+@pytest.mark.parametrize("operation", ["get", "poll"])
 @pytest.mark.parametrize("answer", BAD_ANSWERS)
 async def test_every_bad_answer_is_a_momento_error_in_time(operation: str, answer: str) -> None:
+    behaviour, expected, words = BAD_ANSWERS[answer]
+    async with raw_server(behaviour) as (url, _):
+        error = await fails_in_time(url, CALLS_AND_POLLS[operation])
+    assert type(error) is expected, error
+    assert words in error.message
+
+
+SAMPLE = ["body dripping a byte at a time", "garbage", "framed both by length and by chunks"]
+
+
+@pytest.mark.parametrize("operation", ["set", "delete", "publish"])
+@pytest.mark.parametrize("answer", SAMPLE)
+async def test_every_call_meets_a_bad_answer_as_a_get_does(operation: str, answer: str) -> None:
     behaviour, expected, words = BAD_ANSWERS[answer]
     async with raw_server(behaviour) as (url, _):
         error = await fails_in_time(url, CALLS_AND_POLLS[operation])

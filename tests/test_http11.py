@@ -171,6 +171,10 @@ def test_a_head_request_has_no_body_whatever_its_length_says() -> None:
         (b"HTTP/1.1 200 OK\r\ncontent-length: " + b"9" * 5000 + b"\r\n\r\n", "content-length"),
         (b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n", "transfer coding"),
         (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "switched protocols"),
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\ntransfer-encoding: chunked\r\n\r\n",
+            "both a content-length and a transfer-encoding",
+        ),
     ],
 )
 def test_malformed_heads_are_refused_in_plain_words(wire: bytes, why: str) -> None:
@@ -186,6 +190,8 @@ def test_malformed_heads_are_refused_in_plain_words(wire: bytes, why: str) -> No
         (b"zz\r\n", "malformed chunk"),
         (b"2\r\nokX\r\n", "malformed chunk"),
         (b"f" * 2000, "malformed chunk"),
+        (b"1\r\nx\r\n0\r\n" + b"t: v\r\n" * 20_000, "trailers over 64 KiB"),
+        ((b"1;" + b"e" * 1000 + b"\r\nx\r\n") * 20, "more chunk framing than data"),
     ],
 )
 def test_malformed_chunks_are_refused(body: bytes, why: str) -> None:
@@ -271,3 +277,34 @@ def test_what_http_cannot_carry_is_refused_before_sending(
 ) -> None:
     with pytest.raises(ProtocolError):
         encode_request(method, target, [header], b"")
+
+
+def test_one_byte_chunks_are_not_too_much_framing() -> None:
+    """Go's allowance: 16 bytes of framing a chunk, plus twice its size, is no excess."""
+    reader = ResponseReader()
+    reader.receive(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+    assert reader.read_head() is not None
+    reader.receive(b"1\r\nx\r\n" * 100_000 + b"0\r\n\r\n")
+    body = b""
+    while (part := reader.read_body()) not in (None, END):
+        assert part is not None
+        body += part
+    assert body == b"x" * 100_000
+
+
+def test_a_burst_of_chunks_is_read_together_in_parts() -> None:
+    reader = ResponseReader()
+    reader.receive(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+    assert reader.read_head() is not None
+    reader.receive(b"1\r\nx\r\n" * 100_000)  # 600 KB of framing and data
+    first = reader.read_body()
+    assert first is not None
+    assert 1 < len(first) < 100_000  # many chunks at once, but not all: the loop gets a turn
+    assert reader.buffered > 0
+
+
+def test_a_request_whose_content_length_is_not_its_bodys_is_refused() -> None:
+    with pytest.raises(ProtocolError, match=r"content-length \(4\) is not its body's length \(5\)"):
+        encode_request(b"PUT", b"/", [(b"content-length", b"4")], b"value")
+    wire = encode_request(b"PUT", b"/", [(b"Content-Length", b"5")], b"value")
+    assert wire.endswith(b"Content-Length: 5\r\n\r\nvalue")
