@@ -220,3 +220,31 @@ async def test_bytes_at_hand_do_not_outlast_the_deadline() -> None:
             await anext(parts)
         assert state.timed_out
         await response.aclose()
+
+
+async def test_a_connection_reset_before_the_answer_is_a_read_error() -> None:
+    async def reset(_: int, __: h11.Connection, stream: SocketStream) -> None:
+        raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        await anyio.aclose_forcefully(stream)
+
+    async with (
+        raw_server(reset) as (url, _),
+        httpx.AsyncClient(transport=MomentoTransport()) as http,
+    ):
+        with pytest.raises(httpx.ReadError, match="reading the answer failed: connection reset"):
+            await http.get(f"{url}/k")
+
+
+async def test_a_clean_close_before_the_answer_is_a_protocol_error() -> None:
+    async def close(_: int, __: h11.Connection, stream: SocketStream) -> None:
+        await stream.aclose()
+
+    async with (
+        raw_server(close) as (url, _),
+        httpx.AsyncClient(transport=MomentoTransport()) as http,
+    ):
+        with pytest.raises(
+            httpx.RemoteProtocolError, match="closed the connection before answering"
+        ):
+            await http.get(f"{url}/k")

@@ -87,8 +87,11 @@ class AsyncioConnection(asyncio.Protocol):
         return False  # let the transport close itself
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # A clean close is the end of the stream; a failure (a reset) is a read error, as
+        # trio reports it: what arrived before it has been read already.
         self._lost = exc or ConnectionResetError("the connection was closed")
-        self.reader.receive_eof()
+        if exc is None:
+            self.reader.receive_eof()
         self._wake()
 
     def pause_writing(self) -> None:
@@ -158,6 +161,8 @@ class AsyncioConnection(asyncio.Protocol):
             self._read_paused = False
             self._transport.resume_reading()
         if self._lost is not None:
+            if not self.reader.eof:
+                raise httpx.ReadError(f"{_READING} failed: {plain_reason(self._lost)}")
             return  # the reader has had its end of stream
         await self._wait(within, httpx.ReadTimeout, _READING)
 

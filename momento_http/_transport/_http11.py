@@ -144,6 +144,11 @@ class ResponseReader:
         return len(self._buffer)
 
     @property
+    def eof(self) -> bool:
+        """Whether the server closed its side."""
+        return self._eof
+
+    @property
     def body_at_hand(self) -> bool:
         """Whether the whole body is received already (and not chunked): one read takes it."""
         framing = self._framing
