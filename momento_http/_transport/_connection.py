@@ -19,12 +19,23 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 import httpx
+from anyio.streams.tls import TLSAttribute
 
 from momento_http._transport._exceptions import Operation, plain_reason
 from momento_http._transport._http11 import ResponseReader
 from momento_http._transport._state import RequestState
 
-__all__ = ["AsyncioConnection", "Connection", "StreamConnection", "current_loop", "open_connection"]
+__all__ = [
+    "AsyncioConnection",
+    "Connection",
+    "Origin",
+    "StreamConnection",
+    "current_loop",
+    "open_connection",
+]
+
+Origin: TypeAlias = tuple[bytes, bytes, int]
+"""Where a connection goes: the scheme, the host (as on the wire: IDNA, no brackets), the port."""
 
 _READ_SIZE: Final = 65_536
 _HIGH_WATER: Final = 1024 * 1024  # buffered and unread: stop reading from the socket
@@ -43,6 +54,7 @@ class AsyncioConnection(asyncio.Protocol):
         loop: The event loop the connection belongs to.
         state: The current request's state, if it has one.
         idle_since: When it was last handed back for reuse.
+        origin: Where it goes.
     """
 
     __slots__ = (
@@ -53,6 +65,7 @@ class AsyncioConnection(asyncio.Protocol):
         "_write_paused",
         "idle_since",
         "loop",
+        "origin",
         "reader",
         "state",
     )
@@ -62,6 +75,7 @@ class AsyncioConnection(asyncio.Protocol):
         self.loop = loop
         self.state: RequestState | None = None
         self.idle_since = 0.0
+        self.origin: Origin = (b"", b"", 0)
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._lost: BaseException | None = None
@@ -93,6 +107,12 @@ class AsyncioConnection(asyncio.Protocol):
         if exc is None:
             self.reader.receive_eof()
         self._wake()
+
+    @property
+    def alpn_protocol(self) -> str | None:
+        """The protocol the server chose through TLS's ALPN, if any."""
+        ssl_object = self._transport.get_extra_info("ssl_object") if self._transport else None
+        return ssl_object.selected_alpn_protocol() if ssl_object is not None else None
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -197,15 +217,17 @@ class StreamConnection:
         loop: The event loop the connection belongs to.
         state: The current request's state, if it has one.
         idle_since: When it was last handed back for reuse.
+        origin: Where it goes.
     """
 
-    __slots__ = ("_socket", "_stream", "idle_since", "loop", "reader", "state")
+    __slots__ = ("_socket", "_stream", "idle_since", "loop", "origin", "reader", "state")
 
     def __init__(self, stream: anyio.abc.ByteStream, loop: object) -> None:
         self.reader = ResponseReader()
         self.loop = loop
         self.state: RequestState | None = None
         self.idle_since = 0.0
+        self.origin: Origin = (b"", b"", 0)
         self._stream = stream
         self._socket = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)  # noqa: S610 - not Django
 
@@ -218,6 +240,11 @@ class StreamConnection:
         if now - self.idle_since > keepalive_expiry or not self.reader.reusable:
             return True
         return self._socket is None or _is_readable(self._socket.fileno())
+
+    @property
+    def alpn_protocol(self) -> str | None:
+        """The protocol the server chose through TLS's ALPN, if any."""
+        return self._stream.extra(TLSAttribute.alpn_protocol, None)  # noqa: S610 - not Django
 
     async def send(self, data: bytes, within: float | None) -> None:
         """Write bytes; `within` bounds the wait for the socket to take them."""
@@ -259,31 +286,57 @@ def _is_readable(fileno: int) -> bool:
 
 
 async def open_connection(
-    host: str,
-    port: int,
-    tls: ssl.SSLContext | None,
-    within: float | None,
-    state: RequestState | None,
+    origin: Origin, tls: ssl.SSLContext | None, within: float | None, state: RequestState | None
 ) -> Connection:
-    """Connect, over TLS when given a context, in `within` seconds.
+    """Connect to an origin, over TLS when given a context, in `within` seconds.
+
+    On asyncio as on trio, an address family that fails to connect in 250 ms is raced by the
+    next ("happy eyeballs", RFC 8305). Over TLS, the server must agree to HTTP/1.1 (or name
+    no protocol): a server that chose another through ALPN is refused before any byte of
+    the request is sent.
 
     Raises:
         httpx.ConnectError: The connection could not be made.
         httpx.ConnectTimeout: Not in time.
     """
+    _, raw_host, port = origin
+    host = raw_host.decode("ascii")
+    shown = f"[{host}]" if ":" in host else host
     connection: Connection | None = None
-    doing = f"connecting to {host}:{port}"
+    doing = f"connecting to {shown}:{port}"
     with Operation(within, httpx.ConnectTimeout, httpx.ConnectError, doing, state):
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not asyncio: trio, through anyio
             connection = await _open_stream(host, port, tls)
         else:
-            hostname = host if tls is not None else None
-            _, connection = await loop.create_connection(
-                lambda: AsyncioConnection(loop), host, port, ssl=tls, server_hostname=hostname
-            )
+            connection = await _open_asyncio(loop, host, port, tls)
     assert connection is not None
+    connection.origin = origin
+    if connection.alpn_protocol not in (None, "http/1.1"):
+        await connection.aclose()
+        raise httpx.ConnectError(
+            f"{doing} failed: the server chose {connection.alpn_protocol!r} over TLS, "
+            "and this transport speaks HTTP/1.1 only (is the SSL context offering h2?)"
+        )
+    return connection
+
+
+async def _open_asyncio(
+    loop: asyncio.AbstractEventLoop, host: str, port: int, tls: ssl.SSLContext | None
+) -> AsyncioConnection:
+    def protocol() -> AsyncioConnection:
+        return AsyncioConnection(loop)
+
+    hostname = host if tls is not None else None
+    if isinstance(loop, asyncio.BaseEventLoop):  # uvloop has no happy_eyeballs_delay
+        _, connection = await loop.create_connection(
+            protocol, host, port, ssl=tls, server_hostname=hostname, happy_eyeballs_delay=0.25
+        )
+    else:
+        _, connection = await loop.create_connection(
+            protocol, host, port, ssl=tls, server_hostname=hostname
+        )
     return connection
 
 

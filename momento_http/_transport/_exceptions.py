@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 from types import TracebackType
 from typing import Final
@@ -35,6 +36,10 @@ def plain_reason(failure: BaseException | None) -> str:
         The reason, in lower case.
     """
     while failure is not None:
+        if isinstance(failure, ssl.SSLCertVerificationError) and failure.verify_message:
+            return f"TLS: certificate verify failed: {failure.verify_message.rstrip('.')}"
+        if isinstance(failure, socket.gaierror):
+            return f"the name could not be resolved ({failure.strerror or failure.errno})"
         if isinstance(failure, ssl.SSLError) and failure.reason:
             return f"TLS: {failure.reason.lower().replace('_', ' ')}"
         if isinstance(failure, OSError) and failure.errno:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import httpx
 
-from momento_http._transport._connection import Connection
+from momento_http._transport._connection import Connection, Origin
 from momento_http._transport._exceptions import Operation
 from momento_http._transport._state import RequestState
 
@@ -13,10 +13,11 @@ __all__ = ["Pool"]
 
 
 class Pool:
-    """Connections to share under a limit: an idle stack, a count, a queue of waiters.
+    """Connections to share under a limit: idle ones by origin, a count, a queue of waiters.
 
     First come, first served: a slot given up while requests wait is handed to the first
-    of them directly, so a request arriving in the meantime cannot take it.
+    of them directly, so a request arriving in the meantime cannot take it. An idle
+    connection serves only requests to its own origin (scheme, host and port).
 
     Args:
         max_connections: The most connections in use or being opened at once.
@@ -24,16 +25,24 @@ class Pool:
 
     Attributes:
         max_idle: The most idle connections kept for reuse.
-        idle: The idle connections, the most recently used last.
         closed: Set by `aclose`: nothing is kept for reuse from then on.
     """
 
-    __slots__ = ("_active", "_max_connections", "_waiters", "closed", "idle", "max_idle")
+    __slots__ = (
+        "_active",
+        "_idle",
+        "_idle_count",
+        "_max_connections",
+        "_waiters",
+        "closed",
+        "max_idle",
+    )
 
     def __init__(self, max_connections: int, max_idle: int) -> None:
         self._max_connections = max_connections
         self.max_idle = max_idle
-        self.idle: list[Connection] = []
+        self._idle: dict[Origin, list[Connection]] = {}
+        self._idle_count = 0
         self._active = 0
         self._waiters: list[anyio.Event] = []
         self.closed = False
@@ -67,9 +76,26 @@ class Pool:
         else:
             self._active -= 1
 
+    def take_idle(self, origin: Origin) -> Connection | None:
+        """The idle connection to `origin` used last, taken out of the pool; or None."""
+        idle = self._idle.get(origin)
+        if not idle:
+            return None
+        self._idle_count -= 1
+        return idle.pop()
+
+    def keep_idle(self, connection: Connection) -> bool:
+        """Keep a connection for reuse, if the pool is open and has room; True if kept."""
+        if self.closed or self._idle_count >= self.max_idle:
+            return False
+        self._idle.setdefault(connection.origin, []).append(connection)
+        self._idle_count += 1
+        return True
+
     async def aclose(self) -> None:
         """Close the idle connections; busy ones close when their response does."""
         self.closed = True
-        idle, self.idle = self.idle, []
-        for connection in idle:
-            await connection.aclose()
+        idle, self._idle, self._idle_count = self._idle, {}, 0
+        for connections in idle.values():
+            for connection in connections:
+                await connection.aclose()

@@ -3,8 +3,8 @@
 httpcore, httpx's default transport, costs most of a request's CPU time: its pool places
 each request with a scan over every request and connection (quadratic under concurrency),
 and each connection carries locks, events and tracing. The SDK only ever sends small
-requests to one origin, so this transport keeps a plain stack of idle connections and sends
-each request in one write. Requests whose state names a dedicated connection (a
+requests to one origin, so this transport keeps a plain stack of idle connections per origin
+and sends each request in one write. Requests whose state names a dedicated connection (a
 subscription's long polls) travel over that connection, so waiting polls never hold the
 pool's.
 """
@@ -37,7 +37,7 @@ BODY: Final = "momento_http.body"
 """A response extension: the whole body, when it came with the head (as the SDK's small
 answers do); the stream yields the same bytes, but reading them here spares iterating it."""
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+_DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _Timeouts = dict[str, float | None]
 
 
@@ -177,18 +177,26 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         connect_timeout: float | None,
         state: RequestState | None,
     ) -> Connection:
-        """An idle connection still good for use, else a new one."""
+        """An idle connection to the request's origin still good for use, else a new one.
+
+        Raises:
+            httpx.UnsupportedProtocol: The URL's scheme is neither http nor https.
+        """
+        url = request.url
+        scheme = url.raw_scheme
+        default_port = _DEFAULT_PORTS.get(scheme)
+        if default_port is None:
+            shown = scheme.decode("ascii", "replace")
+            raise httpx.UnsupportedProtocol(f"the URL's scheme is {shown!r}, not http or https")
+        origin = (scheme, url.raw_host, url.port or default_port)
         loop = current_loop()
         now = time.monotonic()
-        while pool.idle:
-            connection = pool.idle.pop()
+        while (connection := pool.take_idle(origin)) is not None:
             if connection.loop == loop and not connection.is_stale(now, self._keepalive_expiry):
                 return connection
             await connection.aclose()
-        url = request.url
-        port = url.port or _DEFAULT_PORTS.get(url.scheme, 80)
-        tls = self._tls() if url.scheme == "https" else None
-        return await open_connection(url.host, port, tls, connect_timeout, state)
+        tls = self._tls() if scheme == b"https" else None
+        return await open_connection(origin, tls, connect_timeout, state)
 
     def _tls(self) -> ssl.SSLContext:
         # Made on first use: loading the CA store takes ~25 ms, wasted on http:// servers.
@@ -199,9 +207,8 @@ class MomentoTransport(httpx.AsyncBaseTransport):
     async def _release(self, pool: Pool, connection: Connection) -> None:
         """A response was read to its end: keep the connection for reuse if it allows."""
         connection.state = None
-        if not pool.closed and connection.reader.reusable and len(pool.idle) < pool.max_idle:
-            connection.idle_since = time.monotonic()
-            pool.idle.append(connection)
+        connection.idle_since = time.monotonic()
+        if connection.reader.reusable and pool.keep_idle(connection):
             pool.unreserve()
         else:
             await self._discard(pool, connection)
