@@ -79,7 +79,8 @@ class _OwnAsyncClient(httpx.AsyncClient):
 
 
 def own_http_client() -> httpx.AsyncClient:
-    """A new `httpx.AsyncClient` for the SDK's own use: no proxy variables read, no cookies.
+    """A new `httpx.AsyncClient` for the SDK's own use, no cookies: its transport reads the proxy
+    variables itself (httpx would mount httpcore for them, bypassing the transport).
 
     Returns:
         The client; its owner closes it.

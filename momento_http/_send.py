@@ -41,8 +41,8 @@ class Sender:
 
     Args:
         config: The client's settings; without an `http_client` in them, the sender makes
-            its own `httpx.AsyncClient` on a `MomentoTransport` (reading no proxy settings
-            from the environment), and closes it with itself.
+            its own `httpx.AsyncClient` on a `MomentoTransport` (which reads the proxy
+            variables itself), and closes it with itself.
     """
 
     def __init__(self, config: ClientConfig) -> None:

@@ -19,23 +19,20 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 import httpx
-from anyio.streams.tls import TLSAttribute
+from anyio.streams.tls import TLSAttribute, TLSStream
 
 from momento_http._transport._exceptions import Operation, plain_reason
 from momento_http._transport._http11 import ResponseReader
+from momento_http._transport._proxy import Origin, Proxy, open_tunnel
 from momento_http._transport._state import RequestState
 
 __all__ = [
     "AsyncioConnection",
     "Connection",
-    "Origin",
     "StreamConnection",
     "current_loop",
     "open_connection",
 ]
-
-Origin: TypeAlias = tuple[bytes, bytes, int]
-"""Where a connection goes: the scheme, the host (as on the wire: IDNA, no brackets), the port."""
 
 _READ_SIZE: Final = 65_536
 _HIGH_WATER: Final = 1024 * 1024  # buffered and unread: stop reading from the socket
@@ -63,6 +60,7 @@ class AsyncioConnection(asyncio.Protocol):
         "_transport",
         "_waiter",
         "_write_paused",
+        "forward",
         "idle_since",
         "loop",
         "origin",
@@ -76,6 +74,7 @@ class AsyncioConnection(asyncio.Protocol):
         self.state: RequestState | None = None
         self.idle_since = 0.0
         self.origin: Origin = (b"", b"", 0)
+        self.forward: Proxy | None = None
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._lost: BaseException | None = None
@@ -107,6 +106,14 @@ class AsyncioConnection(asyncio.Protocol):
         if exc is None:
             self.reader.receive_eof()
         self._wake()
+
+    async def start_tls(self, tls: ssl.SSLContext, hostname: str) -> None:
+        """Speak TLS from now on (inside a proxy's tunnel), verifying `hostname`."""
+        assert self._transport is not None
+        upgraded = await self.loop.start_tls(self._transport, self, tls, server_hostname=hostname)
+        assert upgraded is not None
+        self._transport = upgraded
+        self.reader = ResponseReader()
 
     @property
     def alpn_protocol(self) -> str | None:
@@ -220,7 +227,7 @@ class StreamConnection:
         origin: Where it goes.
     """
 
-    __slots__ = ("_socket", "_stream", "idle_since", "loop", "origin", "reader", "state")
+    __slots__ = ("_socket", "_stream", "forward", "idle_since", "loop", "origin", "reader", "state")
 
     def __init__(self, stream: anyio.abc.ByteStream, loop: object) -> None:
         self.reader = ResponseReader()
@@ -228,6 +235,7 @@ class StreamConnection:
         self.state: RequestState | None = None
         self.idle_since = 0.0
         self.origin: Origin = (b"", b"", 0)
+        self.forward: Proxy | None = None
         self._stream = stream
         self._socket = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)  # noqa: S610 - not Django
 
@@ -240,6 +248,13 @@ class StreamConnection:
         if now - self.idle_since > keepalive_expiry or not self.reader.reusable:
             return True
         return self._socket is None or _is_readable(self._socket.fileno())
+
+    async def start_tls(self, tls: ssl.SSLContext, hostname: str) -> None:
+        """Speak TLS from now on (inside a proxy's tunnel), verifying `hostname`."""
+        self._stream = await TLSStream.wrap(
+            self._stream, hostname=hostname, ssl_context=tls, standard_compatible=False
+        )
+        self.reader = ResponseReader()
 
     @property
     def alpn_protocol(self) -> str | None:
@@ -286,33 +301,45 @@ def _is_readable(fileno: int) -> bool:
 
 
 async def open_connection(
-    origin: Origin, tls: ssl.SSLContext | None, within: float | None, state: RequestState | None
+    origin: Origin,
+    tls: ssl.SSLContext | None,
+    within: float | None,
+    state: RequestState | None,
+    proxy: Proxy | None = None,
 ) -> Connection:
-    """Connect to an origin, over TLS when given a context, in `within` seconds.
+    """Connect to an origin, directly or through a proxy, in `within` seconds.
 
-    On asyncio as on trio, an address family that fails to connect in 250 ms is raced by the
-    next ("happy eyeballs", RFC 8305). Over TLS, the server must agree to HTTP/1.1 (or name
-    no protocol): a server that chose another through ALPN is refused before any byte of
-    the request is sent.
+    Over TLS when given a context: through a proxy, inside a tunnel (HTTP CONNECT); a plain
+    http origin's requests go to the proxy in absolute form. On asyncio as on trio, an
+    address family that fails to connect in 250 ms is raced by the next ("happy eyeballs",
+    RFC 8305). The server must agree to HTTP/1.1 over TLS (or name no protocol): one that
+    chose another through ALPN is refused before any byte of the request is sent.
 
     Raises:
         httpx.ConnectError: The connection could not be made.
         httpx.ConnectTimeout: Not in time.
+        httpx.ProxyError: The proxy refused the tunnel.
     """
-    _, raw_host, port = origin
-    host = raw_host.decode("ascii")
-    shown = f"[{host}]" if ":" in host else host
+    host = origin[1].decode("ascii")
+    doing = f"connecting to {_shown(origin)}"
+    if proxy is not None:
+        doing += f" through the proxy at {_shown(proxy.origin)}"
+    first = origin if proxy is None else proxy.origin
     connection: Connection | None = None
-    doing = f"connecting to {shown}:{port}"
     with Operation(within, httpx.ConnectTimeout, httpx.ConnectError, doing, state):
+        connection = await _open(first, tls if proxy is None else None)
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio: trio, through anyio
-            connection = await _open_stream(host, port, tls)
-        else:
-            connection = await _open_asyncio(loop, host, port, tls)
+            if proxy is not None and tls is not None:
+                await open_tunnel(connection, origin, proxy)
+                await connection.start_tls(tls, host)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await connection.aclose()
+            raise
     assert connection is not None
     connection.origin = origin
+    if proxy is not None and tls is None:
+        connection.forward = proxy
     if connection.alpn_protocol not in (None, "http/1.1"):
         await connection.aclose()
         raise httpx.ConnectError(
@@ -320,6 +347,20 @@ async def open_connection(
             "and this transport speaks HTTP/1.1 only (is the SSL context offering h2?)"
         )
     return connection
+
+
+def _shown(origin: Origin) -> str:
+    host = origin[1].decode("ascii")
+    return f"[{host}]:{origin[2]}" if ":" in host else f"{host}:{origin[2]}"
+
+
+async def _open(origin: Origin, tls: ssl.SSLContext | None) -> Connection:
+    host, port = origin[1].decode("ascii"), origin[2]
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio: trio, through anyio
+        return await _open_stream(host, port, tls)
+    return await _open_asyncio(loop, host, port, tls)
 
 
 async def _open_asyncio(

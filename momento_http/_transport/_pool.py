@@ -5,8 +5,9 @@ from __future__ import annotations
 import anyio
 import httpx
 
-from momento_http._transport._connection import Connection, Origin
+from momento_http._transport._connection import Connection
 from momento_http._transport._exceptions import Operation
+from momento_http._transport._proxy import Origin
 from momento_http._transport._state import RequestState
 
 __all__ = ["Pool"]

@@ -24,6 +24,7 @@ from momento_http._transport._connection import Connection, current_loop, open_c
 from momento_http._transport._content import OneChunk
 from momento_http._transport._http11 import Head, ProtocolError, ResponseReader, encode_request
 from momento_http._transport._pool import Pool
+from momento_http._transport._proxy import ProxyChoice
 from momento_http._transport._state import (
     REQUEST_STATE,
     DedicatedConnection,
@@ -51,7 +52,8 @@ class MomentoTransport(httpx.AsyncBaseTransport):
     httpx's transport exceptions, and never resends a request by itself.
 
     Args:
-        ssl_context: For `https` URLs; by default httpx's, made on first use.
+        ssl_context: For `https` URLs; by default httpx's, made on first use (reading
+            `SSL_CERT_FILE` and `SSL_CERT_DIR` when `trust_env` is True).
         max_connections: The most shared connections open at once; more requests wait.
             Subscriptions' connections are their own and not counted.
         max_idle: The most idle connections kept for reuse (by default all: a burst's
@@ -59,6 +61,14 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         keepalive_expiry: Seconds an idle connection is kept: under the 5 s after which
             uvicorn, for one, closes its side, so that a connection is seldom reused just
             as the server closes it.
+        proxy: An `http://` forward proxy for every request (credentials in the URL if it
+            wants them): https origins are reached through a tunnel (HTTP CONNECT), with TLS
+            to the origin inside it. None: as the environment says, if `trust_env`.
+        trust_env: Read `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper or
+            lower case) when `proxy` is None, and the certificate variables, as httpx does.
+
+    Raises:
+        httpx.UnsupportedProtocol: `proxy` is not an `http://` URL.
     """
 
     def __init__(
@@ -68,8 +78,12 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         max_connections: int = 100,
         max_idle: int = 100,
         keepalive_expiry: float = 4.0,
+        proxy: str | httpx.URL | None = None,
+        trust_env: bool = True,
     ) -> None:
         self._ssl_context = ssl_context
+        self._trust_env = trust_env
+        self._proxies = ProxyChoice(proxy, trust_env=trust_env)
         self._keepalive_expiry = keepalive_expiry
         self._pool = Pool(max_connections, max_idle)
         self._dedicated: set[Pool] = set()
@@ -135,12 +149,14 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         read_timeout = timeouts.get("read")
         reader = connection.reader
         try:
+            url, headers = request.url, request.headers.raw
+            target = url.raw_path
+            if connection.forward is not None:  # to a proxy: the target in absolute form
+                target = url.raw_scheme + b"://" + url.netloc + target
+                headers = [*headers, *connection.forward.headers]
             try:
                 data = encode_request(
-                    request.method.encode("ascii"),
-                    request.url.raw_path,
-                    request.headers.raw,
-                    await _request_body(request),
+                    request.method.encode("ascii"), target, headers, await _request_body(request)
                 )
             except ProtocolError as refused:
                 raise httpx.LocalProtocolError(str(refused)) from None
@@ -196,12 +212,13 @@ class MomentoTransport(httpx.AsyncBaseTransport):
                 return connection
             await connection.aclose()
         tls = self._tls() if scheme == b"https" else None
-        return await open_connection(origin, tls, connect_timeout, state)
+        proxy = self._proxies.for_origin(origin)
+        return await open_connection(origin, tls, connect_timeout, state, proxy)
 
     def _tls(self) -> ssl.SSLContext:
         # Made on first use: loading the CA store takes ~25 ms, wasted on http:// servers.
         if self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context()
+            self._ssl_context = httpx.create_ssl_context(trust_env=self._trust_env)
         return self._ssl_context
 
     async def _release(self, pool: Pool, connection: Connection) -> None:
