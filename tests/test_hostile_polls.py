@@ -18,13 +18,17 @@ import anyio
 import h11
 import pytest
 from anyio.abc import SocketStream
+from conftest import no_wait
 from raw_http import answer, raw_server
 
 from momento_http import (
+    Discontinuity,
     MalformedResponseError,
     MomentoClient,
+    RetryPolicy,
     Subscription,
     TopicEvent,
+    TopicItem,
 )
 from momento_http._poll_parsing import MAX_POLL_ENTRIES
 from momento_http._topic_polls import MAX_POLL_BYTES
@@ -201,3 +205,35 @@ def test_an_answer_of_millions_of_entries_keeps_memory_bounded(backend: str) -> 
     # Parsed whole, the empty objects alone take 450 MB; the 16 MB answer is read and
     # counted in a few copies of itself.
     assert peak_mib < 200, probe.stdout
+
+
+# --- pages that flip back ---------------------------------------------------------------
+
+
+async def test_a_page_that_flips_back_yields_nothing_twice() -> None:
+    behaviour = in_turn(
+        body(entries(*(item(n, page=100) for n in (1, 2, 3)))),
+        body(entries(item(1, page=200))),
+        body(entries(*(item(n, page=100) for n in (1, 2, 3, 4)))),
+        body(entries({"discontinuity": {"new_topic_sequence": 1, "new_sequence_page": 200}})),
+        body(entries(item(1, page=200), item(2, page=200))),
+    )
+    retry = RetryPolicy(sleep=no_wait)
+    async with (
+        raw_server(behaviour) as (url, _),
+        MomentoClient(TOKEN, base_url=url, retry=retry) as client,
+        client.subscribe("cache", "topic", sequence_number=1, sequence_page=100) as subscription,
+    ):
+        events = await take(subscription, 9)
+    assert events == [
+        TopicItem("m", 1, 100),
+        TopicItem("m", 2, 100),
+        TopicItem("m", 3, 100),
+        Discontinuity(3, 1, 200),
+        TopicItem("m", 1, 200),
+        Discontinuity(1, 4, 100),  # items 1 to 3 of page 100 were yielded: skipped
+        TopicItem("m", 4, 100),
+        Discontinuity(4, 2, 200),  # the notice of page 200 from 1, and item 1: skipped
+        TopicItem("m", 2, 200),
+    ]
+    assert (subscription.next_sequence_number, subscription.sequence_page) == (3, 200)
