@@ -54,7 +54,13 @@ class Poller(Protocol):
         """Be told as each poll is written, and of each whose answer may have been lost."""
 
     async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
-        """Send one poll, riding out transient failures; no events when none came in time."""
+        """Send one poll, riding out transient failures; no events when none came in time.
+
+        After an answer that came at once with nothing new, wait a backoff first.
+        """
+
+    def heard(self, *, news: bool) -> None:
+        """Be told whether the last poll's answer brought anything the caller had not seen."""
 
     async def aclose(self) -> None:
         """Release the connection."""
@@ -88,7 +94,9 @@ class Subscription:
     errors that retrying cannot fix (400, 401, 403, 404, and other statuses) are raised
     from the iterator. The same (page, sequence number) is never yielded twice, a gap in the
     numbers is always announced by a `Discontinuity`, and so is a start that could not be
-    kept (`Discontinuity(unknown_start=True)`).
+    kept (`Discontinuity(unknown_start=True)`). An answer that comes at once with nothing
+    new is followed by a backoff (see `QuietBackoff`), so a server answering so never has
+    the subscription spin.
 
     Create one with `MomentoClient.subscribe`.
     """
@@ -279,10 +287,12 @@ class Subscription:
             try:
                 while not self._closed:
                     events = await self._poller.poll(self._cursor.query())
-                    beats_only = all(isinstance(event, Heartbeat) for event in events)
-                    if beats_only:
+                    news = self._cursor.news(events)
+                    self._poller.heard(news=news)
+                    beats = [event for event in events if isinstance(event, Heartbeat)]
+                    if len(beats) == len(events):
                         self._cursor.poll_unanswered()  # no position from it: ask anew
-                    if events and (not beats_only or self._cursor.heartbeats):
+                    if news or (beats and self._cursor.heartbeats):
                         self._received, self._next_received = events, 0
                         return
             finally:

@@ -23,6 +23,7 @@ from raw_http import answer, raw_server
 
 from momento_http import (
     Discontinuity,
+    Heartbeat,
     MalformedResponseError,
     MomentoClient,
     RetryPolicy,
@@ -110,6 +111,80 @@ async def take(subscription: Subscription, count: int) -> list[TopicEvent]:
             if len(events) == count:
                 break
     return events
+
+
+# --- a server answering at once with nothing new ---------------------------------------
+
+QUIET: dict[str, Answer] = {
+    "empty items": body(entries()),
+    "204": no_content,
+    "heartbeats only": body(entries({"heartbeat": {}}, {"heartbeat": {}})),
+    "messages already yielded": body(entries(item(3), item(4))),
+}
+
+
+@pytest.mark.usefixtures("top_of_jitter")
+@pytest.mark.parametrize("quiet", QUIET)
+async def test_answers_at_once_with_nothing_new_back_off(quiet: str) -> None:
+    sleeps = Sleeps()
+    retry = RetryPolicy(base_delay=100, max_delay=1000, sleep=sleeps)
+    behaviour = in_turn(*[QUIET[quiet]] * 6, body(entries(item(5, value="news"))))
+    async with (
+        raw_server(behaviour) as (url, observed),
+        MomentoClient(TOKEN, base_url=url, retry=retry) as client,
+        client.subscribe("cache", "topic", sequence_number=5, sequence_page=7) as subscription,
+    ):
+        (event,) = await take(subscription, 1)
+    assert event == TopicItem("news", 5, 7)
+    assert len(observed.requests) == 7
+    assert sleeps.delays == [100, 200, 400, 800, 1000, 1000]  # one after each quiet answer
+
+
+@pytest.mark.usefixtures("top_of_jitter")
+async def test_anything_new_starts_the_backoff_anew() -> None:
+    sleeps = Sleeps()
+    retry = RetryPolicy(base_delay=1, max_delay=1000, sleep=sleeps)
+    empty = body(entries())
+    behaviour = in_turn(*[empty] * 8, body(entries(item(1))), empty, body(entries(item(2))))
+    async with (
+        raw_server(behaviour) as (url, _),
+        MomentoClient(TOKEN, base_url=url, retry=retry) as client,
+        client.subscribe("cache", "topic", sequence_number=1) as subscription,
+    ):
+        events = await take(subscription, 2)
+    assert [e.sequence_number for e in events if isinstance(e, TopicItem)] == [1, 2]
+    assert sleeps.delays == [1, 2, 4, 8, 16, 32, 64, 128, 1]
+
+
+async def test_a_healthy_long_poll_is_not_delayed() -> None:
+    sleeps = Sleeps()
+    retry = RetryPolicy(base_delay=0.05, sleep=sleeps)
+    # Held past base_delay: long polls, not a spin.
+    empty, beat = held(0.2, body(entries())), held(0.2, body(entries({"heartbeat": {}})))
+    behaviour = in_turn(empty, beat, empty, body(entries(item(1))))
+    async with (
+        raw_server(behaviour) as (url, observed),
+        MomentoClient(TOKEN, base_url=url, retry=retry) as client,
+        client.subscribe("cache", "topic", sequence_number=1) as subscription,
+    ):
+        (event,) = await take(subscription, 1)
+    assert isinstance(event, TopicItem)
+    assert len(observed.requests) == 4
+    assert sleeps.delays == []
+
+
+async def test_heartbeats_asked_for_are_yielded_and_still_back_off() -> None:
+    sleeps = Sleeps()
+    retry = RetryPolicy(sleep=sleeps)
+    beat = body(entries({"heartbeat": {}}))
+    async with (
+        raw_server(in_turn(beat, beat, beat)) as (url, _),
+        MomentoClient(TOKEN, base_url=url, retry=retry) as client,
+        client.subscribe("cache", "topic", heartbeats=True) as subscription,
+    ):
+        events = await take(subscription, 3)
+    assert events == [Heartbeat()] * 3
+    assert len(sleeps.delays) == 2  # before the second and the third poll
 
 
 # --- answers too large to parse ------------------------------------------------------------
