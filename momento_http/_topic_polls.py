@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Final
 
@@ -213,7 +214,9 @@ class Subscriptions:
     def __init__(self, sender: Sender, config: ClientConfig) -> None:
         self._sender = sender
         self._config = config
-        self._open: set[Subscription] = set()
+        # Weak: a subscription iterated without `async with` and dropped is garbage, and
+        # its finalizer closes its connection.
+        self._open: weakref.WeakSet[Subscription] = weakref.WeakSet()
 
     def open(
         self,

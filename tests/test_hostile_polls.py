@@ -312,3 +312,44 @@ async def test_a_page_that_flips_back_yields_nothing_twice() -> None:
         TopicItem("m", 2, 200),
     ]
     assert (subscription.next_sequence_number, subscription.sequence_page) == (3, 200)
+
+
+# --- subscriptions dropped without `async with` ----------------------------------------
+
+
+def answer_then_watch(closed: anyio.Event) -> Any:
+    """Answer the first poll with a message, then set `closed` when the client hangs up."""
+
+    async def behave(index: int, connection: h11.Connection, stream: SocketStream) -> None:
+        assert index == 0, "polled again after the subscription was left"
+        await answer(connection, stream, body=entries(item(1)))
+        try:
+            await stream.receive()
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            closed.set()
+
+    return behave
+
+
+@pytest.mark.parametrize("how", ["break", "break, then del"])
+async def test_a_subscription_left_without_async_with_releases_its_connection(how: str) -> None:
+    closed = anyio.Event()
+    async with (
+        raw_server(answer_then_watch(closed)) as (url, observed),
+        MomentoClient(TOKEN, base_url=url, retry=None) as client,
+    ):
+        events: list[TopicEvent] = []
+        if how == "break":
+            async for event in client.subscribe("cache", "topic", sequence_number=1):
+                events.append(event)
+                break
+        else:
+            subscription = client.subscribe("cache", "topic", sequence_number=1)
+            async for event in subscription:
+                events.append(event)
+                break
+            del subscription
+        assert events == [TopicItem("m", 1, 7)]
+        with anyio.fail_after(5):
+            await closed.wait()  # before the client closes
+    assert observed.connections == 1
