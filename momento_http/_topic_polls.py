@@ -30,6 +30,9 @@ MAX_POLL_BYTES: Final = 16 * 1024 * 1024
 
 _ACCEPT: Final = frozenset({httpx.codes.OK, httpx.codes.NO_CONTENT})
 
+_QUIET_DEFAULT: Final = RetryPolicy()
+"""Whose delays space quiet answers when retries are off: spinning is no better then."""
+
 
 def _events(answer: Answer | None) -> list[TopicEvent]:
     """The events of a poll answer; none for a `204` or a poll whose time passed."""
@@ -87,7 +90,7 @@ class TopicPolls:
         self._timeout = timeout
         self._wait = poll_timeout + (timeout.phases.get("connect") or timeout.seconds)
         self._retry = retry
-        self._quiet = QuietBackoff(retry or RetryPolicy())
+        self._quiet = QuietBackoff(retry or _QUIET_DEFAULT)
         self._took = 0.0  # seconds the last poll took, from sending to its answer
         self._lane = Lane(on_written=self._written)
         self._counters = PollCounters()
