@@ -6,15 +6,23 @@ without a position has none: each of its polls asks for "the next message publis
 once one such poll may have reached the server without bringing a message, whatever was
 published before the next poll arrives cannot be asked for. The cursor remembers that, and
 its first event then says so: a `Discontinuity` with `unknown_start=True`.
+
+A server may also go back to a page the subscription left (two instances of a topic
+answering in turn): the cursor remembers how far it got in each of the last `PAGES_KEPT`
+pages it left, so what it yielded from one is not yielded again when the page comes back.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Final
 
 from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
 
-__all__ = ["Cursor"]
+__all__ = ["PAGES_KEPT", "Cursor"]
+
+PAGES_KEPT: Final = 64
+"""How many pages left behind the cursor remembers its position in (the oldest goes)."""
 
 
 class Cursor:
@@ -26,13 +34,16 @@ class Cursor:
         heartbeats: Whether heartbeats are shown to the caller.
     """
 
-    __slots__ = ("_start_lost", "heartbeats", "next", "page")
+    __slots__ = ("_left", "_start_lost", "heartbeats", "next", "page")
 
     def __init__(self, sequence_number: int, sequence_page: int | None, *, heartbeats: bool):
         self.next = sequence_number
         self.page = sequence_page
         self.heartbeats = heartbeats
         self._start_lost = False
+        # The next number in each page left, oldest first; None until one is left (most
+        # subscriptions never see a page change, and an empty dict takes 64 bytes).
+        self._left: dict[int, int] | None = None
 
     @property
     def positioned(self) -> bool:
@@ -63,6 +74,14 @@ class Cursor:
             query["sequence_page"] = str(self.page)
         return query
 
+    def news(self, events: list[TopicEvent]) -> bool:
+        """Whether any of the events is one the caller has not seen; heartbeats are not.
+
+        Until the first new one, each event leaves the position as it was: judging each
+        against the position now is judging it as `check` will.
+        """
+        return any(not isinstance(event, Heartbeat) and self.check(event) for event in events)
+
     def check(self, event: TopicEvent) -> list[TopicEvent]:
         """What the caller should see of one received event, given the position."""
         if isinstance(event, Heartbeat):
@@ -70,34 +89,58 @@ class Cursor:
         if isinstance(event, Discontinuity):
             page = event.new_sequence_page or self.page
             if self._start_lost and not self.positioned:
-                return [self._unknown_start(event.new_sequence_number, page)]
-            stale = page == self.page and self.positioned and event.new_sequence_number <= self.next
+                return [Discontinuity(0, event.new_sequence_number, page, unknown_start=True)]
+            reached = self._reached(page)
             # A stale notice announces nothing this subscription has not already passed.
-            return [] if stale else [replace(event, new_sequence_page=page)]
+            if reached is not None and event.new_sequence_number <= reached:
+                return []
+            return [replace(event, new_sequence_page=page)]
         return self._check_item(event)
+
+    def _reached(self, page: int | None) -> int | None:
+        """The next number wanted in a page: None for a page never read (or forgotten)."""
+        if not self.positioned:
+            return None
+        if page == self.page:
+            return self.next
+        if page is None or self._left is None:
+            return None
+        return self._left.get(page)
 
     def _check_item(self, event: TopicItem) -> list[TopicEvent]:
         page = event.sequence_page or self.page
         item = event if event.sequence_page == page else replace(event, sequence_page=page)
         if not self.positioned:  # no position yet: the first message sets it
             if self._start_lost:
-                return [self._unknown_start(event.sequence_number, page), item]
+                return [Discontinuity(0, event.sequence_number, page, unknown_start=True), item]
             return [item]
+        # With no page known yet, any page is taken to be the position's.
+        reached = self.next if self.page is None else self._reached(page)
+        if reached is not None and event.sequence_number < reached:
+            return []  # seen already: the server repeated it, on this page or one it left
         new_page = self.page is not None and page != self.page
-        if not new_page and event.sequence_number < self.next:
-            return []  # seen already: the server repeated it
         if new_page or event.sequence_number > self.next:
             return [Discontinuity(self.next - 1, event.sequence_number, page), item]
         return [item]
 
-    def _unknown_start(self, number: int, page: int | None) -> Discontinuity:
-        self._start_lost = False  # said once; a page numbered from 0 must not say it twice
-        return Discontinuity(0, number, page, unknown_start=True)
-
     def advance(self, event: TopicEvent) -> TopicEvent:
         """Move past an event as it is handed to the caller; give it back."""
         if isinstance(event, TopicItem):
-            self.next, self.page = event.sequence_number + 1, event.sequence_page
+            self._move(event.sequence_number + 1, event.sequence_page)
         elif isinstance(event, Discontinuity):
-            self.next, self.page = event.new_sequence_number, event.new_sequence_page
+            if event.unknown_start:  # said once; a page numbered from 0 must not say it twice
+                self._start_lost = False
+            self._move(event.new_sequence_number, event.new_sequence_page)
         return event
+
+    def _move(self, number: int, page: int | None) -> None:
+        if page != self.page and self.page is not None and self.positioned:
+            left = self._left if self._left is not None else {}
+            left.pop(self.page, None)  # the newest goes last
+            left[self.page] = self.next
+            if page is not None:
+                left.pop(page, None)  # the current page is not one left
+            if len(left) > PAGES_KEPT:
+                del left[next(iter(left))]
+            self._left = left
+        self.next, self.page = number, page

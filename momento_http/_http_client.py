@@ -79,8 +79,10 @@ class _OwnAsyncClient(httpx.AsyncClient):
 
 
 def own_http_client() -> httpx.AsyncClient:
-    """A new `httpx.AsyncClient` for the SDK's own use, no cookies: its transport reads the proxy
-    variables itself (httpx would mount httpcore for them, bypassing the transport).
+    """A new `httpx.AsyncClient` for the SDK's own use, with no cookies.
+
+    Its transport reads the proxy variables itself: httpx's own `trust_env` would mount
+    httpcore for them, bypassing the transport.
 
     Returns:
         The client; its owner closes it.

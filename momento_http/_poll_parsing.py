@@ -2,6 +2,10 @@
 
 The answer is protobuf mapped to JSON, so 64-bit numbers may come as strings and fields
 holding zero may be left out. Unknown item kinds and unknown fields are ignored.
+
+An answer is bounded by its entries as well as its bytes: 16 MB of `{}` would parse into
+5.6 million dicts (450 MB, over a second of a blocked event loop). Its JSON is counted,
+at C speed and without building anything, before it is parsed.
 """
 
 from __future__ import annotations
@@ -9,11 +13,25 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Any, Final
 
 from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
 
-__all__ = ["MalformedPollError", "parse_poll"]
+__all__ = ["MAX_POLL_ENTRIES", "MalformedPollError", "parse_poll"]
+
+MAX_POLL_ENTRIES: Final = 10_000
+"""The most entries (items, discontinuities, heartbeats) one poll answer may hold.
+
+The local server answers at most 100 per poll, and a message may be up to 4 KB on Momento
+(16 MB holds 4,096 of those): 10,000 leaves room for a server that batches far more, and
+bounds a parse to some 10 ms and a few MB.
+"""
+
+_MAX_TOKENS: Final = 32 * MAX_POLL_ENTRIES
+"""The most JSON strings, objects, arrays and commas read: an item with all its fields has
+15 (its keys counted), the rest is room for fields this SDK does not know."""
+
+_NOT_TOKENS: Final = bytes(sorted(set(range(256)) - set(b'"{[,')))
 
 
 class MalformedPollError(ValueError):
@@ -94,6 +112,25 @@ def _entry(raw: Any) -> TopicEvent | None:
     return None  # a kind this SDK does not know yet
 
 
+def _tokens(content: bytes) -> int:
+    """How many strings, objects, arrays and commas valid JSON holds, counted without parsing.
+
+    Every value parsing would build is one of these, or follows a comma. Counted on the
+    bytes: in UTF-8 no byte of a multi-byte character is ASCII. Where the body is not valid
+    JSON the count may be wrong, but only past the first error, where parsing stops.
+    """
+    # A backslash only starts an escape, within a string: without the escaped backslashes
+    # and quotes, each quote left opens or closes a string.
+    bare = content.replace(b"\\\\", b"").replace(b'\\"', b"")
+    strings = bare.count(b'"') // 2
+    if strings > _MAX_TOKENS:
+        return strings
+    marks = bare.translate(None, _NOT_TOKENS)  # the quotes, and the rest inside strings or not
+    if len(marks) - strings <= _MAX_TOKENS:
+        return len(marks) - strings
+    return strings + sum(map(len, marks.split(b'"')[::2]))  # only those outside strings
+
+
 def parse_poll(content: bytes) -> list[TopicEvent]:
     """Read a poll answer.
 
@@ -104,13 +141,25 @@ def parse_poll(content: bytes) -> list[TopicEvent]:
         The events in the order the server sent them; unknown kinds left out.
 
     Raises:
-        MalformedPollError: The body is not JSON of the documented shape.
+        MalformedPollError: The body is not JSON of the documented shape, or holds more
+            than `MAX_POLL_ENTRIES` entries (or more JSON than that many may).
     """
+    tokens = _tokens(content)
+    if tokens > _MAX_TOKENS:
+        raise MalformedPollError(
+            f"the answer holds over {_MAX_TOKENS} JSON values, more than "
+            f"{MAX_POLL_ENTRIES} entries may"
+        )
     try:
-        answer = json.loads(content)
+        answer = json.loads(content.decode("utf-8-sig"))
     except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep, huge numbers
         raise MalformedPollError("the answer is not JSON this SDK can read") from None
     if not isinstance(answer, dict) or not isinstance(answer.get("items", []), list):
         raise MalformedPollError("the answer is not an object with an items list")
-    events = (_entry(raw) for raw in answer.get("items", []))
+    entries: list[Any] = answer.get("items", [])
+    if len(entries) > MAX_POLL_ENTRIES:
+        raise MalformedPollError(
+            f"the answer holds {len(entries)} entries, over {MAX_POLL_ENTRIES}"
+        )
+    events = (_entry(raw) for raw in entries)
     return [event for event in events if event is not None]

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio
 
+from momento_http._background import close_soon, spawn
 from momento_http._cursor import Cursor
 from momento_http._errors import ClientClosedError
 from momento_http._models import Heartbeat, TopicEvent
@@ -27,24 +27,8 @@ from momento_http._subscription_stats import SubscriptionStats
 __all__ = ["Poller", "Subscription"]
 
 
-def _spawn(job: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None] | None:
-    """Run `job` in a task of its own, bound to no other task.
-
-    Not in a task group: one entered in `__aenter__` must be left by the same task, and
-    pytest-asyncio runs a yield fixture's setup and teardown in two tasks, as services
-    often run their start and their stop. The subscription cancels the job and waits for
-    it instead. Returns the asyncio task (keep it: the event loop does not), or None on
-    trio, whose system nursery keeps it.
-    """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # trio, anyio's other backend
-        import trio  # noqa: PLC0415 - only there
-
-        context = contextvars.copy_context()  # as asyncio's tasks do
-        trio.lowlevel.spawn_system_task(job, name="momento_http first poll", context=context)
-        return None
-    return loop.create_task(job(), name="momento_http first poll")
+def _nothing() -> None:
+    pass
 
 
 class Poller(Protocol):
@@ -54,7 +38,13 @@ class Poller(Protocol):
         """Be told as each poll is written, and of each whose answer may have been lost."""
 
     async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
-        """Send one poll, riding out transient failures; no events when none came in time."""
+        """Send one poll, riding out transient failures; no events when none came in time.
+
+        After an answer that came at once with nothing new, wait a backoff first.
+        """
+
+    def heard(self, *, news: bool) -> None:
+        """Be told whether the last poll's answer brought anything the caller had not seen."""
 
     async def aclose(self) -> None:
         """Release the connection."""
@@ -81,14 +71,18 @@ class Subscription:
     SDK's `MomentoTransport`; on another transport, once it is handed over), so the
     subscription starts with that poll, not with the first `async for`. Without `async
     with`, enter it with a `contextlib.AsyncExitStack`. Iterated without being entered, it
-    sends its first poll when iteration begins.
+    sends its first poll when iteration begins, and holds its connection until `aclose`,
+    or until it is dropped (left with `break`, and referred to no more): the garbage
+    collector's finalizer then closes it on the event loop.
 
     Transient failures (connection errors, timeouts, 5xx, 429, malformed answers) are
     retried from the cursor with backoff, until `retry.max_poll_failures` fail in a row;
     errors that retrying cannot fix (400, 401, 403, 404, and other statuses) are raised
     from the iterator. The same (page, sequence number) is never yielded twice, a gap in the
     numbers is always announced by a `Discontinuity`, and so is a start that could not be
-    kept (`Discontinuity(unknown_start=True)`).
+    kept (`Discontinuity(unknown_start=True)`). An answer that comes at once with nothing
+    new is followed by a backoff (see `QuietBackoff`), so a server answering so never has
+    the subscription spin.
 
     Create one with `MomentoClient.subscribe`.
     """
@@ -124,7 +118,8 @@ class Subscription:
         self._first_started: Once | None = None  # set when its task runs: entering waits
         self._first_sent: Once | None = None  # set when it is written: entering waits
         self._first_error: Exception | None = None  # raised by the next `__anext__`
-        poller.watch(written=self._written, unanswered=self._cursor.poll_unanswered)
+        # Nothing the poller keeps refers back to the subscription: dropped, it is garbage.
+        poller.watch(written=_nothing, unanswered=self._cursor.poll_unanswered)
 
     @property
     def next_sequence_number(self) -> int:
@@ -164,8 +159,9 @@ class Subscription:
         if self._closed or self._iterating or self._busy:
             return self  # iterating already: its start is behind it
         started, sent = self._first_started, self._first_sent = Once(), Once()
+        self._poller.watch(written=sent.set, unanswered=self._cursor.poll_unanswered)
         self._first = Once()
-        self._first_task = _spawn(self._first_poll)
+        self._first_task = spawn(self._first_poll, "momento_http first poll")
         try:
             await started.wait()  # resumed once the task waits: at the transport by then
             if self._poller.reports_writes:
@@ -217,9 +213,11 @@ class Subscription:
         with anyio.CancelScope(shield=True):
             await self._poller.aclose()
 
-    def _written(self) -> None:
-        if self._first_sent is not None:
-            self._first_sent.set()
+    def __del__(self) -> None:
+        # Dropped unclosed (iterated without `async with`, left with `break`): its
+        # connection is closed on the event loop, as an async generator is finalized.
+        if not getattr(self, "_released", True):
+            close_soon(self._poller.aclose)
 
     async def _first_poll(self) -> None:
         """The first poll, in the subscription's own task, until its answer has events."""
@@ -279,10 +277,12 @@ class Subscription:
             try:
                 while not self._closed:
                     events = await self._poller.poll(self._cursor.query())
-                    beats_only = all(isinstance(event, Heartbeat) for event in events)
-                    if beats_only:
+                    news = self._cursor.news(events)
+                    self._poller.heard(news=news)
+                    beats = [event for event in events if isinstance(event, Heartbeat)]
+                    if len(beats) == len(events):
                         self._cursor.poll_unanswered()  # no position from it: ask anew
-                    if events and (not beats_only or self._cursor.heartbeats):
+                    if news or (beats and self._cursor.heartbeats):
                         self._received, self._next_received = events, 0
                         return
             finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Final
 
@@ -11,13 +12,15 @@ from momento_http._answers import Answer
 from momento_http._call import Call
 from momento_http._config import ClientConfig, TryTimeout
 from momento_http._errors import MomentoConnectionError, MomentoError, MomentoTimeoutError
+from momento_http._logs import LOGGER
 from momento_http._models import TopicEvent
 from momento_http._poll_parsing import parse_poll
+from momento_http._quiet import QuietBackoff
 from momento_http._retry import RetryPolicy
 from momento_http._send import Sender
 from momento_http._subscription import Subscription
 from momento_http._subscription_stats import PollCounters, SubscriptionStats
-from momento_http._transport import DedicatedConnection
+from momento_http._transport import DedicatedConnection, current_time
 from momento_http._validation import sequence_position, topic_path
 
 __all__ = ["MAX_POLL_BYTES", "Subscriptions", "TopicPolls"]
@@ -26,6 +29,9 @@ MAX_POLL_BYTES: Final = 16 * 1024 * 1024
 """The largest poll answer read; a bigger one is a malformed answer."""
 
 _ACCEPT: Final = frozenset({httpx.codes.OK, httpx.codes.NO_CONTENT})
+
+_QUIET_DEFAULT: Final = RetryPolicy()
+"""Whose delays space quiet answers when retries are off: spinning is no better then."""
 
 
 def _events(answer: Answer | None) -> list[TopicEvent]:
@@ -53,7 +59,9 @@ class TopicPolls:
     mapped like any call; `retry.max_poll_failures` failures in a row raise. Its requests
     carry a `DedicatedConnection`: on `MomentoTransport` they travel over a connection of
     their own, so a thousand waiting polls never hold the connections `get` and `set`
-    need, and it hears as each is written. Each try is counted (`stats`).
+    need, and it hears as each is written. Each try is counted (`stats`). A poll answered
+    at once with nothing new is followed by a backoff (`QuietBackoff`), with the retry
+    policy's delays (the default policy's when retries are off).
 
     Args:
         sender: The client's send path.
@@ -82,6 +90,8 @@ class TopicPolls:
         self._timeout = timeout
         self._wait = poll_timeout + (timeout.phases.get("connect") or timeout.seconds)
         self._retry = retry
+        self._quiet = QuietBackoff(retry or _QUIET_DEFAULT)
+        self._took = 0.0  # seconds the last poll took, from sending to its answer
         self._dedicated = DedicatedConnection(on_send_started=self._written)
         self._counters = PollCounters()
         self._on_written: Callable[[], None] = _nothing
@@ -115,6 +125,15 @@ class TopicPolls:
         self._written_now = True
         self._on_written()
 
+    def heard(self, *, news: bool) -> None:
+        """Be told whether the last poll's answer brought anything the caller had not seen.
+
+        Args:
+            news: True when it did; an answer with nothing new that came at once is
+                followed by a backoff.
+        """
+        self._quiet.answered(news=news, took=self._took)
+
     def _failed(self, error: MomentoError, delay: float | None) -> None:
         """One try failed: count it, and tell if its answer may have been lost."""
         self._counters.failed(error, retried=delay is not None)
@@ -130,7 +149,8 @@ class TopicPolls:
             query: The poll's query parameters: the position to read from.
 
         Returns:
-            The events the answer holds; none when nothing came in time.
+            The events the answer holds; none when nothing came in time. After an answer
+            that came at once with nothing new (see `heard`), a backoff is waited first.
 
         Raises:
             MomentoError: The poll failed `max_poll_failures` times in a row, or was
@@ -160,7 +180,15 @@ class TopicPolls:
             describe=describe,
             on_failure=self._failed,
         )
+        if self._quiet.owed is not None:
+            LOGGER.debug(
+                "%s: answered at once with nothing new; polling again in %.2f s",
+                self._where,
+                self._quiet.owed,
+            )
+            await self._quiet.wait()
         self._written_now = False
+        started = current_time()
         try:
             events = await self._sender.send(call)
         except MomentoError:
@@ -170,6 +198,7 @@ class TopicPolls:
                 self._on_unanswered()
             raise
         self._counters.answered()
+        self._took = current_time() - started
         return events
 
     async def aclose(self) -> None:
@@ -188,7 +217,9 @@ class Subscriptions:
     def __init__(self, sender: Sender, config: ClientConfig) -> None:
         self._sender = sender
         self._config = config
-        self._open: set[Subscription] = set()
+        # Weak: a subscription iterated without `async with` and dropped is garbage, and
+        # its finalizer closes its connection.
+        self._open: weakref.WeakSet[Subscription] = weakref.WeakSet()
 
     def open(
         self,

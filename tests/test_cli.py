@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import anyio
+import h11
 import httpx
 import pytest
+from anyio.abc import SocketStream
 from conftest import CACHE, local_cli, unique
+from raw_http import answer, raw_server
 
 from momento_http._cli import ExitCode
 from momento_http.local import CachePermission, CacheRole, Fault, LocalServer
@@ -405,6 +409,35 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(cli: CliRunner) -> None
         process.stdout.close()
         assert process.wait(timeout=10) == ExitCode.OK
         assert "Traceback" not in process.stderr.read().decode()
+
+
+# Escaped in JSON, a lone surrogate is valid; no UTF-8 can hold it.
+SURROGATES = (
+    b'{"items": [{"item": {"topic_sequence_number": 1, "sequence_page": 7,'
+    b' "publisher_id": "id \\udc00", "value": {"text": "lone \\ud800 surrogate"}}}]}'
+)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the command runs its own loop
+async def test_subscribe_prints_a_text_holding_a_lone_surrogate(anyio_backend: str) -> None:
+    async def surrogates(_: int, connection: h11.Connection, stream: SocketStream) -> None:
+        await answer(connection, stream, body=SURROGATES)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOMENTO_")}
+    command = [*MODULE, "subscribe", "cache", "topic", "--sequence-number", "1", "--count", "1"]
+    async with raw_server(surrogates) as (url, _):
+        with anyio.fail_after(60):
+            ran = await anyio.run_process(
+                [*command, "--base-url", url], env={**env, "MOMENTO_API_KEY": "k"}, check=False
+            )
+    stderr = ran.stderr.decode()
+    assert ran.returncode == ExitCode.OK, stderr
+    assert "Traceback" not in stderr
+    (line,) = ran.stdout.decode().splitlines()
+    assert "\\ud800" in line  # escaped as it came, the rest of the line left as UTF-8
+    printed = json.loads(line)
+    assert (printed["value"], printed["publisher_id"]) == ("lone \ud800 surrogate", "id \udc00")
+    assert "to resume: --sequence-number 2 --sequence-page 7" in stderr
 
 
 def test_the_console_script_is_the_same_program(server: LocalServer) -> None:

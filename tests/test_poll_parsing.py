@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from momento_http import Discontinuity, Heartbeat, TopicItem
-from momento_http._poll_parsing import MalformedPollError, parse_poll
+from momento_http._poll_parsing import MAX_POLL_ENTRIES, MalformedPollError, parse_poll
 
 
 def answer(*items: Any, **top_level: Any) -> bytes:
@@ -116,4 +116,42 @@ def test_empty_answers(body: bytes) -> None:
 )
 def test_malformed_answers_are_refused_clearly(body: bytes, complaint: str) -> None:
     with pytest.raises(MalformedPollError, match=complaint):
+        parse_poll(body)
+
+
+def test_an_answer_of_as_many_entries_as_allowed_is_read() -> None:
+    # Every field an item may have, and one this SDK does not know.
+    full = {"topic_sequence_number": 1, "sequence_page": 2, "publisher_id": "p", "new": [0]}
+    body = answer(*[{"item": {**full, "value": {"text": "x"}}}] * MAX_POLL_ENTRIES)
+    assert parse_poll(body) == [TopicItem("x", 1, 2, "p")] * MAX_POLL_ENTRIES
+
+
+@pytest.fixture
+def forty_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("momento_http._poll_parsing._MAX_TOKENS", 40)
+
+
+@pytest.mark.usefixtures("forty_tokens")
+@pytest.mark.parametrize(
+    "text", ['{"a": [1, 2, {"b": "c"}]}' * 20, '\\"{[,' * 50, "\\" * 101 + '",{[' * 30]
+)
+def test_json_inside_a_text_counts_as_one_value(text: str) -> None:
+    # Counted inside the string, its braces, brackets, commas and quotes would be hundreds.
+    body = answer({"item": {"topic_sequence_number": 1, "value": {"text": text}}})
+    assert parse_poll(body) == [TopicItem(text, 1)]
+
+
+@pytest.mark.usefixtures("forty_tokens")
+@pytest.mark.parametrize(
+    "body",
+    [
+        answer(*[{}] * 40),
+        answer(unknown=[[]] * 40),
+        answer(unknown=["a,{["] * 40),
+        answer({"item": {"topic_sequence_number": 1, "value": {"text": "x"}}}, *[1] * 38),
+    ],
+    ids=["objects", "arrays", "strings", "numbers"],
+)
+def test_more_json_than_allowed_is_refused_before_it_is_parsed(body: bytes) -> None:
+    with pytest.raises(MalformedPollError, match="over 40 JSON values"):
         parse_poll(body)

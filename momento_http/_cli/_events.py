@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 from momento_http import Discontinuity, TopicEvent, TopicItem
 
 __all__ = ["json_line"]
 
+# A lone surrogate: JSON may escape one (a text value of "\ud800"), but no UTF-8 can hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(surrogate: re.Match[str]) -> str:
+    return f"\\u{ord(surrogate[0]):04x}"
+
 
 def json_line(event: TopicEvent) -> str:
-    """Describe an event as one line of JSON.
+    r"""Describe an event as one line of JSON.
 
-    A text message's value goes as `"value"`; a binary one as `"value_base64"`.
+    A text message's value goes as `"value"`; a binary one as `"value_base64"`. Text is
+    written as it is, but for a lone surrogate (which a server may send, escaped, and no
+    output encoding can hold): it stays escaped, as `\udxxx`.
 
     Args:
         event: What the subscription yielded.
@@ -42,4 +52,6 @@ def json_line(event: TopicEvent) -> str:
         }
     else:
         fields = {"type": "heartbeat"}
-    return json.dumps(fields, ensure_ascii=False)
+    # Outside strings JSON holds only ASCII: any surrogate is within one, where its escape
+    # reads back as the same character.
+    return _SURROGATE.sub(_escaped, json.dumps(fields, ensure_ascii=False))
