@@ -15,9 +15,15 @@ _READ = httpx.ByteStream(b"")
 _DIGITS = 18  # a declared length longer than this is over any cap (and no number to parse)
 
 
-def _refuse(response: httpx.Response, request: httpx.Request, why: str) -> MalformedResponseError:
+def _refuse(
+    response: httpx.Response, request: httpx.Request, why: str, *, too_large: bool = False
+) -> MalformedResponseError:
     return MalformedResponseError(
-        why, status_code=response.status_code, method=request.method, url=request.url
+        why,
+        too_large=too_large,
+        status_code=response.status_code,
+        method=request.method,
+        url=request.url,
     )
 
 
@@ -40,7 +46,7 @@ async def read_answer(
         The answer.
 
     Raises:
-        MalformedResponseError: An accepted answer is too long or compressed.
+        MalformedResponseError: An accepted answer is too long (`too_large`) or compressed.
     """
     accepted = response.status_code in accept
     cap = max_bytes if accepted else ERROR_BODY_BYTES
@@ -54,9 +60,8 @@ async def read_answer(
     refusal: MalformedResponseError | None = None
     too_long = declared.isdigit() and (len(declared) > _DIGITS or int(declared) > cap)
     if accepted and too_long:
-        refusal = _refuse(
-            response, request, f"the answer is over {cap} bytes ({declared[:20].decode()})"
-        )
+        why = f"the answer is over {cap} bytes ({declared[:20].decode()})"
+        refusal = _refuse(response, request, why, too_large=True)
     elif encoding != b"identity" and accepted:
         shown = encoding.decode("ascii", "replace")
         refusal = _refuse(
@@ -73,7 +78,7 @@ async def read_answer(
     else:
         body = await _read_capped(response, cap, truncate=not accepted)
     if body is None:
-        raise _refuse(response, request, f"the answer is over {cap} bytes")
+        raise _refuse(response, request, f"the answer is over {cap} bytes", too_large=True)
     if encoding != b"identity":
         body = b""  # an error page compressed unasked: its words are lost, not inflated
     # httpx's stream wrapper and the response hold each other: a cycle that only the

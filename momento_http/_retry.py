@@ -111,7 +111,8 @@ def is_transient(error: MomentoError) -> bool:
     """Whether a failure may pass with a retry: the one definition.
 
     Connection errors, timeouts, `429`, `5xx`, and malformed answers (a proxy or a cut
-    connection can garble one answer) are transient; every other status is not.
+    connection can garble one answer) are transient, except an answer too large (it would
+    be as large again); every other status is not.
 
     Args:
         error: The failure.
@@ -119,7 +120,9 @@ def is_transient(error: MomentoError) -> bool:
     Returns:
         True when a retry may succeed.
     """
-    if isinstance(error, _IN_TRANSIT | LimitExceededError | MalformedResponseError):
+    if isinstance(error, MalformedResponseError):
+        return not error.too_large
+    if isinstance(error, _IN_TRANSIT | LimitExceededError):
         return True
     return (
         isinstance(error, ServerError)

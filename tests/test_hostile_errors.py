@@ -17,9 +17,10 @@ import h11
 import httpx
 import pytest
 from anyio.abc import SocketStream
-from raw_http import Behaviour, raw_server
+from raw_http import Behaviour, Raw, raw_server
 
 from momento_http import (
+    MalformedResponseError,
     MomentoClient,
     MomentoTransport,
     RetryPolicy,
@@ -121,3 +122,54 @@ async def test_a_runtime_error_in_an_event_hook_is_raised_as_it_is(
         assert innermost_module(error).partition(".")[0] in {"sniffio", "trio"}
     assert sleeps.delays == []  # not retried
     assert len(observed.requests) == (1 if hook == "response" else 0)
+
+
+# --- an answer over the cap is not fetched again ---------------------------------------------
+
+
+def head(status: str, *headers: str) -> bytes:
+    return ("\r\n".join([f"HTTP/1.1 {status}", *headers]) + "\r\n\r\n").encode()
+
+
+OVER_THE_CAP: dict[str, Behaviour] = {
+    "declared": replying(200, body=b"x" * 1000),
+    "read": Raw.writing(
+        head("200 OK", "transfer-encoding: chunked"), b"3e8\r\n" + b"x" * 1000 + b"\r\n0\r\n\r\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("length", OVER_THE_CAP)
+async def test_an_answer_over_max_response_bytes_is_not_retried(length: str) -> None:
+    sleeps = Sleeps()
+    async with raw_server(OVER_THE_CAP[length]) as (url, observed):
+        error = await raised(
+            url, get, max_response_bytes=100, retry=RetryPolicy(max_attempts=3, sleep=sleeps)
+        )
+    assert type(error) is MalformedResponseError, error
+    assert error.too_large
+    assert "over 100 bytes" in error.message
+    assert sleeps.delays == []
+    assert len(observed.requests) == 1
+
+
+async def test_a_poll_answer_over_its_cap_ends_the_subscription_at_once() -> None:
+    reply = head("200 OK", "content-length: 1000000000000")
+    sleeps = Sleeps()
+    async with raw_server(Raw.writing(reply, then_close=False)) as (url, observed):
+        error = await raised(url, first_event, retry=RetryPolicy(sleep=sleeps))
+    assert type(error) is MalformedResponseError, error
+    assert error.too_large
+    assert sleeps.delays == []
+    assert len(observed.requests) == 1
+
+
+async def test_other_malformed_answers_are_still_retried() -> None:
+    sleeps = Sleeps()
+    gzipped = replying(200, ("content-encoding", "gzip"), body=b"\x1f\x8b")
+    async with raw_server(gzipped) as (url, observed):
+        error = await raised(url, get, retry=RetryPolicy(max_attempts=3, sleep=sleeps))
+    assert type(error) is MalformedResponseError, error
+    assert not error.too_large
+    assert len(sleeps.delays) == 2
+    assert len(observed.requests) == 3

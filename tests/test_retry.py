@@ -182,6 +182,7 @@ async def test_a_polls_503_retry_after_is_honoured(faulty: LocalServer, sleeps: 
         (ServerError("x", status_code=500), True),
         (ServerError("x", status_code=503), True),
         (MalformedResponseError("x", status_code=200), True),
+        (MalformedResponseError("x", too_large=True, status_code=200), False),
         (ServerError("x", status_code=418), False),
         (ServerError("x", status_code=301), False),
         (ServerError("x", status_code=404), False),
