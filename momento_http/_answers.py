@@ -153,8 +153,12 @@ def error_for_status(
     """
     status = answer.status
     message = _message(answer, scrub)
-    if status == httpx.codes.TOO_MANY_REQUESTS:
+    retry_after = None
+    if status in (httpx.codes.TOO_MANY_REQUESTS, httpx.codes.SERVICE_UNAVAILABLE):
         retry_after = _retry_after(answer.headers.get("retry-after"))
+        if retry_after is not None:
+            message += f" (the server asks to wait {retry_after:g} s before trying again)"
+    if status == httpx.codes.TOO_MANY_REQUESTS:
         return LimitExceededError(
             message, retry_after=retry_after, status_code=status, method=method, url=url
         )
@@ -163,10 +167,7 @@ def error_for_status(
         error_type = CacheNotFoundError
     if error_type is not None:
         return error_type(message, status_code=status, method=method, url=url)
-    retry_after = None
-    if status == httpx.codes.SERVICE_UNAVAILABLE:
-        retry_after = _retry_after(answer.headers.get("retry-after"))
-    elif status == httpx.codes.NOT_FOUND:
+    if status == httpx.codes.NOT_FOUND:
         message = f"a 404 naming neither a key nor a cache (is the base URL right?): {message}"
     elif status < httpx.codes.BAD_REQUEST:
         message = f"unexpected {status} {answer.reason} for a {method}: {message}"

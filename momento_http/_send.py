@@ -103,12 +103,16 @@ class Sender:
         if self.closed:
             raise ClientClosedError("this MomentoClient is closed")
         attempt, renewed = 1, False
+        # What the call's tries may take together; the waits between them count against it.
+        time_left = call.limit * (call.timeout.seconds + (call.wait or 0.0))
         while True:
+            began = current_time()
             token = self._fixed_token or await self._tokens.current()
             requests = self._requests or self._first_requests()
             try:
                 return await self._try(call, attempt, token, requests)
             except MomentoError as error:
+                time_left -= current_time() - began
                 refused = isinstance(error, AuthenticationError)
                 if refused and self._tokens.renewable and not renewed:
                     renewed = True  # once per call: the provider may have a newer token
@@ -119,7 +123,11 @@ class Sender:
                 delay = None
                 if policy is not None:
                     delay = policy.retry_delay(
-                        error, attempt, limit=call.limit, idempotent=call.idempotent
+                        error,
+                        attempt,
+                        limit=call.limit,
+                        idempotent=call.idempotent,
+                        time_left=time_left,
                     )
                 if call.on_failure is not None:
                     call.on_failure(error, delay)
@@ -127,6 +135,7 @@ class Sender:
                     raise
                 self._log_retry(call, error, attempt, delay)
             await policy.sleep(delay)
+            time_left -= delay  # the wait counts as asked, however long the sleep took
             attempt += 1
 
     async def _try(self, call: Call[T], attempt: int, token: str, requests: RequestFactory) -> T:

@@ -20,10 +20,13 @@ from anyio.abc import SocketStream
 from raw_http import Behaviour, Raw, raw_server
 
 from momento_http import (
+    LimitExceededError,
     MalformedResponseError,
     MomentoClient,
+    MomentoError,
     MomentoTransport,
     RetryPolicy,
+    ServerError,
     TopicEvent,
 )
 
@@ -173,3 +176,59 @@ async def test_other_malformed_answers_are_still_retried() -> None:
     assert not error.too_large
     assert len(sleeps.delays) == 2
     assert len(observed.requests) == 3
+
+
+# --- a Retry-After never outlasts the call's budget: max_attempts * timeout -----------------
+
+
+@pytest.mark.parametrize(("status", "error_type"), [(429, LimitExceededError), (503, ServerError)])
+async def test_a_retry_after_past_the_calls_budget_fails_at_once(
+    status: int, error_type: type[MomentoError]
+) -> None:
+    sleeps = Sleeps()
+    async with raw_server(replying(status, ("retry-after", "30"))) as (url, observed):
+        error = await raised(url, get, timeout=2, retry=RetryPolicy(sleep=sleeps))
+    assert type(error) is error_type, error
+    assert isinstance(error, LimitExceededError | ServerError)
+    assert error.retry_after == 30
+    assert "the server asks to wait 30 s before trying again" in error.message
+    assert sleeps.delays == []
+    assert len(observed.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "delays"),
+    [
+        ("1", [1.0, 1.0]),  # 3 tries of 2 s: a budget of 6 s
+        ("2.5", [2.5, 2.5]),
+        ("3.5", [3.5]),  # the second wait would end past 6 s
+        ("6.5", []),
+    ],
+)
+async def test_the_waits_a_server_asks_for_count_against_the_budget(
+    retry_after: str, delays: list[float]
+) -> None:
+    sleeps = Sleeps()
+    async with raw_server(replying(503, ("retry-after", retry_after))) as (url, observed):
+        error = await raised(url, get, timeout=2, retry=RetryPolicy(max_attempts=3, sleep=sleeps))
+    assert isinstance(error, ServerError)
+    assert error.retry_after == float(retry_after)
+    assert sleeps.delays == delays
+    assert len(observed.requests) == len(delays) + 1
+
+
+async def test_a_polls_retry_after_past_its_budget_ends_the_subscription() -> None:
+    # A poll's budget: max_poll_failures * (poll_timeout + 2 * timeout) = 3 * 3 s.
+    sleeps = Sleeps()
+    async with raw_server(replying(503, ("retry-after", "10"))) as (url, observed):
+        error = await raised(
+            url,
+            first_event,
+            timeout=1,
+            poll_timeout=1,
+            retry=RetryPolicy(max_poll_failures=3, sleep=sleeps),
+        )
+    assert isinstance(error, ServerError), error
+    assert error.retry_after == 10
+    assert sleeps.delays == []
+    assert len(observed.requests) == 1
