@@ -13,6 +13,12 @@ __all__ = ["read_answer"]
 
 _READ = httpx.ByteStream(b"")
 _DIGITS = 18  # a declared length longer than this is over any cap (and no number to parse)
+# The IANA registry's content codings: a server's header is quoted only when it names these,
+# for anything else it says may be the token it was sent.
+_CODINGS = frozenset(
+    b"aes128gcm br compress dcb dcz deflate exi gzip identity pack200-gzip x-compress x-gzip "
+    b"zstd".split()
+)
 
 
 def _refuse(
@@ -25,6 +31,13 @@ def _refuse(
         method=request.method,
         url=request.url,
     )
+
+
+def _unasked_coding(encoding: bytes) -> str:
+    codings = [coding.strip() for coding in encoding.split(b",")]
+    if all(coding in _CODINGS for coding in codings):
+        return f"the answer is compressed ({b', '.join(codings).decode()}) although none was asked"
+    return "the answer has a Content-Encoding of no registered coding, although none was asked"
 
 
 async def read_answer(
@@ -63,10 +76,7 @@ async def read_answer(
         why = f"the answer is over {cap} bytes ({declared[:20].decode()})"
         refusal = _refuse(response, request, why, too_large=True)
     elif encoding != b"identity" and accepted:
-        shown = encoding.decode("ascii", "replace")
-        refusal = _refuse(
-            response, request, f"the answer is compressed ({shown}) although none was asked"
-        )
+        refusal = _refuse(response, request, _unasked_coding(encoding))
     if refusal is not None:
         await _close(response)
         raise refusal

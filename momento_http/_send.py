@@ -26,7 +26,7 @@ from momento_http._errors import (
     MomentoError,
 )
 from momento_http._http_client import own_http_client
-from momento_http._logs import LOGGER, hide_tokens_from_httpx_logs
+from momento_http._logs import LOGGER
 from momento_http._redaction import redact_url
 from momento_http._requests import RequestFactory
 from momento_http._ticket import Ticket, current_time
@@ -61,8 +61,6 @@ class Sender:
         self._redactor = config.redactor
         self.closed = False
         """Set when the client closes: calls then raise `ClientClosedError`."""
-        if config.token_in_query:
-            hide_tokens_from_httpx_logs()
 
     @property
     def base_url(self) -> httpx.URL | None:

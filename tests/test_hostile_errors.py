@@ -8,8 +8,15 @@ it hidden in every error, log line and the command line's output.
 
 from __future__ import annotations
 
+import base64
+import logging
+import os
+import re
+import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import anyio.lowlevel
@@ -232,3 +239,129 @@ async def test_a_polls_retry_after_past_its_budget_ends_the_subscription() -> No
     assert error.retry_after == 10
     assert sleeps.delays == []
     assert len(observed.requests) == 1
+
+
+# --- the token, echoed by a server, is shown nowhere ----------------------------------------
+
+ECHOES = {
+    "as it is": TOKEN,
+    "percent-encoded": quote(TOKEN, safe=""),
+    "percent-encoded, hex in lower case": re.sub(
+        "%..", lambda hex_: hex_[0].lower(), quote(TOKEN, safe="")
+    ),
+    "percent-encoded, slashes left": quote(TOKEN),
+    "every character percent-encoded": "".join(f"%{byte:02x}" for byte in TOKEN.encode()),
+}
+# Base64, at each of its three alignments: what a server echoing an Authorization would send.
+BASE64_ECHOES = [
+    base64.b64encode(prefix + TOKEN.encode()).decode() for prefix in (b"", b"u:", b":")
+]
+
+
+def shown(error: BaseException) -> str:
+    """Everything an error shows: its message, repr, args, attributes, and traceback."""
+    printed = "".join(traceback.format_exception(error))
+    return "\n".join([str(error), repr(error), str(error.args), str(vars(error)), printed])
+
+
+def assert_hidden(text: str) -> None:
+    """No form of the token in the text, nor a telling piece of one."""
+    for form in [*ECHOES.values(), *BASE64_ECHOES, TOKEN[:12], TOKEN[-12:]]:
+        assert form not in text, text
+    for encoded in BASE64_ECHOES:
+        assert encoded[4:20] not in text, text
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)  # httpx's, httpcore's and the SDK's own, all of them
+    return caplog
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("transport", ["MomentoTransport", "httpx's own"])
+async def test_a_token_echoed_in_content_encoding_is_hidden(
+    transport: str, logs: pytest.LogCaptureFixture
+) -> None:
+    sleeps = Sleeps()
+    echo = replying(200, ("content-encoding", TOKEN), ("x-echo", TOKEN), body=b"ok")
+    async with (
+        raw_server(echo) as (url, _),
+        httpx.AsyncClient(
+            transport=MomentoTransport() if transport == "MomentoTransport" else None
+        ) as http,
+    ):
+        error = await raised(url, get, http_client=http, retry=RetryPolicy(sleep=sleeps))
+    assert type(error) is MalformedResponseError, error
+    assert error.message == (
+        "the answer has a Content-Encoding of no registered coding, although none was asked"
+    )
+    assert_hidden(shown(error))
+    assert len(sleeps.delays) == 2
+    assert "try 1 failed (MalformedResponseError" in logged(logs)
+    assert_hidden(logged(logs))
+
+
+@pytest.mark.parametrize("transport", ["MomentoTransport", "httpx's own"])
+@pytest.mark.parametrize(
+    ("status", "said"), [(500, "{}"), (302, "unexpected 302 {} for a GET: {}")]
+)
+async def test_a_token_echoed_in_the_reason_phrase_is_hidden(
+    transport: str, status: int, said: str, logs: pytest.LogCaptureFixture
+) -> None:
+    sleeps = Sleeps()
+    echo = replying(status, ("x-echo", TOKEN), reason=TOKEN.encode())
+    async with (
+        raw_server(echo) as (url, _),
+        httpx.AsyncClient(
+            transport=MomentoTransport() if transport == "MomentoTransport" else None
+        ) as http,
+    ):
+        error = await raised(url, get, http_client=http, retry=RetryPolicy(sleep=sleeps))
+    assert type(error) is ServerError, error
+    assert error.message == said.format("[REDACTED]", "[REDACTED]")
+    assert_hidden(shown(error))
+    records = logged(logs)
+    assert f'"HTTP/1.1 {status} [REDACTED]"' in records  # httpx's INFO line, hidden
+    assert_hidden(records)
+
+
+BODIES = {
+    "text": ("text/plain", "x" * 471 + TOKEN),  # 512 long: cut at 500, in the token
+    "JSON": ("application/json", '{"message": "' + "x" * 471 + TOKEN + '"}'),
+    "HTML": ("text/html", "<title>" + "y" * 180 + TOKEN + "</title>"),  # cut at 200
+    **{f"text, {name}": ("text/plain", f"a {echo} b") for name, echo in ECHOES.items()},
+    **{
+        f"base64 at offset {offset}": ("text/plain", f"Basic {echo}")
+        for offset, echo in enumerate(BASE64_ECHOES)
+    },
+}
+
+
+@pytest.mark.parametrize("body", BODIES)
+async def test_a_token_echoed_in_the_body_is_hidden_before_the_message_is_cut(body: str) -> None:
+    content_type, text = BODIES[body]
+    echo = replying(500, ("content-type", content_type), body=text.encode())
+    async with raw_server(echo) as (url, _):
+        error = await raised(url, get, retry=None)
+    assert type(error) is ServerError, error
+    assert "[REDACTED]" in error.message
+    assert_hidden(shown(error))
+
+
+async def test_the_command_line_shows_no_token_a_server_echoed() -> None:
+    echo = replying(200, ("content-encoding", TOKEN), body=b"ok", reason=TOKEN.encode())
+    async with raw_server(echo) as (url, observed):
+        result = await anyio.run_process(
+            [sys.executable, "-m", "momento_http", "--base-url", url, "get", "cache", "key"],
+            env={**os.environ, "MOMENTO_API_KEY": TOKEN},
+            check=False,
+        )
+    output = (result.stdout + result.stderr).decode()
+    assert result.returncode == 5, output  # a server failure
+    assert "Content-Encoding" in output
+    assert_hidden(output)
+    assert len(observed.requests) == 3  # retried, as any malformed answer
