@@ -22,6 +22,9 @@ REDACTED = "[REDACTED]"
 
 _TOKEN_PARAM = re.compile(r"(?<=[?&]token=)[^&#\s\"']*")
 _MIN_BASE64_CHARS = 16  # a shorter stretch of base64 could match by chance
+# Another library's log line may come from any client, so it passes every client's tokens:
+# a short one (a test's "t") would garble every line, and is no secret to hide there.
+_MIN_SHARED_CHARS = 16
 _HEX_LETTER = re.compile("[A-F]")
 _URL_SAFE = str.maketrans("+/", "-_")
 
@@ -90,8 +93,9 @@ class Redactor:
         # Longest first, where one token holds another. The pattern is made when first
         # needed: a long token's takes milliseconds, and most clients never show an error.
         self._tokens = tuple(sorted([*self._tokens, token], key=len, reverse=True))
-        with _LIVE_LOCK:
-            _LIVE.add(self)
+        if len(token) >= _MIN_SHARED_CHARS:
+            with _LIVE_LOCK:
+                _LIVE.add(self)
 
     def scrub(self, text: str) -> str:
         """The text with every known token, and any `token=` query value, hidden.
@@ -125,7 +129,8 @@ _LIVE_LOCK = threading.Lock()  # log records may be made in any thread
 def scrub_known_tokens(text: str) -> str:
     """The text with the tokens of every client still in use, and any `token=` value, hidden.
 
-    For text made where no one client is known: another library's log lines.
+    For text made where no one client is known: another library's log lines. Clients count
+    until they are collected; one whose tokens are all under 16 characters does not count.
 
     Args:
         text: The text.
