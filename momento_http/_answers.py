@@ -86,26 +86,25 @@ def _is_html(answer: Answer, text: str) -> bool:
     return "html" in content_type or text[:15].lower().startswith(("<!doctype", "<html"))
 
 
-def _summary_of_html(page: str) -> str:
+def _text_of_html(page: str) -> str:
     heading = _HTML_HEADING.search(page)
     text = heading.group(2) if heading else _HTML_TAG.sub(" ", page)
-    return _clip(html.unescape(_HTML_TAG.sub(" ", text)), _MAX_SUMMARY_CHARS)
+    return html.unescape(_HTML_TAG.sub(" ", text))
 
 
 def _clip(text: str, limit: int) -> str:
+    """The text printable, on one line, cut to `limit` characters; give it scrubbed."""
     text = text[: limit * 4]
     text = _BLANKS.sub(" ", "".join(c if c.isprintable() else " " for c in text)).strip()
     return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _message(answer: Answer, scrub: Callable[[str], str]) -> str:
-    """The body as a short, printable message with the token scrubbed out."""
+    """The body as a short, printable message, the token scrubbed out before any cut."""
     texts = _texts(answer)
     if len(texts) == 1 and _is_html(answer, texts[0]):
-        message = _summary_of_html(texts[0])
-    else:
-        message = _clip(" ".join(texts), _MAX_MESSAGE_CHARS)
-    return scrub(message) or answer.reason or f"HTTP {answer.status}"
+        return _clip(scrub(_text_of_html(texts[0])), _MAX_SUMMARY_CHARS)
+    return _clip(scrub(" ".join(texts)), _MAX_MESSAGE_CHARS)
 
 
 def says_key_not_found(answer: Answer) -> bool:
@@ -152,9 +151,14 @@ def error_for_status(
         method and redacted URL.
     """
     status = answer.status
-    message = _message(answer, scrub)
-    if status == httpx.codes.TOO_MANY_REQUESTS:
+    reason = _clip(scrub(answer.reason), _MAX_SUMMARY_CHARS)
+    message = _message(answer, scrub) or reason or f"HTTP {status}"
+    retry_after = None
+    if status in (httpx.codes.TOO_MANY_REQUESTS, httpx.codes.SERVICE_UNAVAILABLE):
         retry_after = _retry_after(answer.headers.get("retry-after"))
+        if retry_after is not None:
+            message += f" (the server asks to wait {retry_after:g} s before trying again)"
+    if status == httpx.codes.TOO_MANY_REQUESTS:
         return LimitExceededError(
             message, retry_after=retry_after, status_code=status, method=method, url=url
         )
@@ -163,11 +167,8 @@ def error_for_status(
         error_type = CacheNotFoundError
     if error_type is not None:
         return error_type(message, status_code=status, method=method, url=url)
-    retry_after = None
-    if status == httpx.codes.SERVICE_UNAVAILABLE:
-        retry_after = _retry_after(answer.headers.get("retry-after"))
-    elif status == httpx.codes.NOT_FOUND:
+    if status == httpx.codes.NOT_FOUND:
         message = f"a 404 naming neither a key nor a cache (is the base URL right?): {message}"
     elif status < httpx.codes.BAD_REQUEST:
-        message = f"unexpected {status} {answer.reason} for a {method}: {message}"
+        message = f"unexpected {status} {reason} for a {method}: {message}"
     return ServerError(message, retry_after=retry_after, status_code=status, method=method, url=url)

@@ -13,12 +13,31 @@ __all__ = ["read_answer"]
 
 _READ = httpx.ByteStream(b"")
 _DIGITS = 18  # a declared length longer than this is over any cap (and no number to parse)
+# The IANA registry's content codings: a server's header is quoted only when it names these,
+# for anything else it says may be the token it was sent.
+_CODINGS = frozenset(
+    b"aes128gcm br compress dcb dcz deflate exi gzip identity pack200-gzip x-compress x-gzip "
+    b"zstd".split()
+)
 
 
-def _refuse(response: httpx.Response, request: httpx.Request, why: str) -> MalformedResponseError:
+def _refuse(
+    response: httpx.Response, request: httpx.Request, why: str, *, too_large: bool = False
+) -> MalformedResponseError:
     return MalformedResponseError(
-        why, status_code=response.status_code, method=request.method, url=request.url
+        why,
+        too_large=too_large,
+        status_code=response.status_code,
+        method=request.method,
+        url=request.url,
     )
+
+
+def _unasked_coding(encoding: bytes) -> str:
+    codings = [coding.strip() for coding in encoding.split(b",")]
+    if all(coding in _CODINGS for coding in codings):
+        return f"the answer is compressed ({b', '.join(codings).decode()}) although none was asked"
+    return "the answer has a Content-Encoding of no registered coding, although none was asked"
 
 
 async def read_answer(
@@ -40,7 +59,7 @@ async def read_answer(
         The answer.
 
     Raises:
-        MalformedResponseError: An accepted answer is too long or compressed.
+        MalformedResponseError: An accepted answer is too long (`too_large`) or compressed.
     """
     accepted = response.status_code in accept
     cap = max_bytes if accepted else ERROR_BODY_BYTES
@@ -54,14 +73,10 @@ async def read_answer(
     refusal: MalformedResponseError | None = None
     too_long = declared.isdigit() and (len(declared) > _DIGITS or int(declared) > cap)
     if accepted and too_long:
-        refusal = _refuse(
-            response, request, f"the answer is over {cap} bytes ({declared[:20].decode()})"
-        )
+        why = f"the answer is over {cap} bytes ({declared[:20].decode()})"
+        refusal = _refuse(response, request, why, too_large=True)
     elif encoding != b"identity" and accepted:
-        shown = encoding.decode("ascii", "replace")
-        refusal = _refuse(
-            response, request, f"the answer is compressed ({shown}) although none was asked"
-        )
+        refusal = _refuse(response, request, _unasked_coding(encoding))
     if refusal is not None:
         await _close(response)
         raise refusal
@@ -73,7 +88,7 @@ async def read_answer(
     else:
         body = await _read_capped(response, cap, truncate=not accepted)
     if body is None:
-        raise _refuse(response, request, f"the answer is over {cap} bytes")
+        raise _refuse(response, request, f"the answer is over {cap} bytes", too_large=True)
     if encoding != b"identity":
         body = b""  # an error page compressed unasked: its words are lost, not inflated
     # httpx's stream wrapper and the response hold each other: a cycle that only the

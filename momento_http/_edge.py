@@ -26,9 +26,15 @@ FOREIGN_FAILURES: Final = (
     OSError,
     anyio.BrokenResourceError,
     anyio.ClosedResourceError,
-    RuntimeError,  # an http_client used after its event loop ended, or closed
+    RuntimeError,  # an http_client used after its event loop ended: see `translate`
 )
 """What `translate` turns into a `MomentoError`; anything else is the caller's own bug."""
+
+# A RuntimeError is the socket layer's only when an event loop raised it: "Event loop is
+# closed" (asyncio, uvloop), "no running event loop" (asyncio), "must be called from async
+# context" (trio), all from a connection kept from a loop that has ended. A RuntimeError
+# raised anywhere else is a bug: in an event hook, a transport, or a RecursionError.
+_EVENT_LOOPS: Final = frozenset({"asyncio", "uvloop", "trio", "anyio", "sniffio"})
 
 _MAX_DETAIL_CHARS: Final = 200
 
@@ -59,6 +65,19 @@ _LEADS: Final[tuple[tuple[type[BaseException], str], ...]] = (
         "the event loop it was first used in: make it in the loop that uses it)",
     ),
 )
+
+
+def _raised_by_an_event_loop(failure: RuntimeError) -> bool:
+    """Whether the innermost frame of the failure's traceback is an event loop's."""
+    if isinstance(failure, RecursionError):
+        return False
+    where = failure.__traceback__
+    if where is None:
+        return False
+    while where.tb_next is not None:
+        where = where.tb_next
+    module = where.tb_frame.f_globals.get("__name__")
+    return isinstance(module, str) and module.partition(".")[0] in _EVENT_LOOPS
 
 
 def _lead(failure: BaseException, phase: Phase) -> str:
@@ -93,7 +112,17 @@ def translate(
         A `MomentoTimeoutError` or `MomentoConnectionError` (raise it outside any `except`
         block, so that the foreign exception is not its context). `request_sent` is False
         only when the request provably never left.
+
+    Raises:
+        RuntimeError: The failure itself, when no event loop raised it (a bug in an event
+            hook or a transport, a RecursionError): it is the caller's own, not retried.
     """
+    if (
+        isinstance(failure, RuntimeError)
+        and not isinstance(failure, httpx.StreamError)
+        and not _raised_by_an_event_loop(failure)
+    ):
+        raise failure
     detail = scrub(" ".join(str(failure).split()))[:_MAX_DETAIL_CHARS]
     if state.taken and detail:  # MomentoTransport's messages are written to be shown
         message = detail

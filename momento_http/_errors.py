@@ -126,8 +126,25 @@ class ServerError(_TemporaryError):
 class MalformedResponseError(ServerError):
     """The answer is not what the API defines: unreadable, too large, or compressed unasked.
 
-    Retried like a server failure, since a proxy or a cut connection can garble one answer.
+    Retried like a server failure, since a proxy or a cut connection can garble one answer;
+    except an answer too large, which a retry would only fetch again.
+
+    Attributes:
+        too_large: True when the answer is longer than the call may read
+            (`max_response_bytes`, for a `get`).
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        too_large: bool = False,
+        status_code: int | None = None,
+        method: str | None = None,
+        url: httpx.URL | str | None = None,
+    ) -> None:
+        self.too_large = too_large
+        super().__init__(message, status_code=status_code, method=method, url=url)
 
 
 class _TransportError(MomentoError):

@@ -1,7 +1,12 @@
-"""The SDK's logger, and keeping the token out of httpx's own log lines.
+"""The SDK's logger, and keeping the token out of httpx's and httpcore's own log lines.
 
 `momento_http` logs a DEBUG record per try and an INFO record per retry or subscription
-resume; nothing at WARNING in normal operation. Every URL in them is redacted.
+resume; nothing at WARNING in normal operation. Every URL in them is redacted, and every
+piece of a server's text in them is scrubbed where it is made.
+
+httpx logs each request at INFO, its URL (which may carry the token) and the server's
+reason phrase (which may echo it) with it; httpcore logs the answer's headers at DEBUG.
+Their loggers get a filter that hides the tokens of every client still in use.
 """
 
 from __future__ import annotations
@@ -9,30 +14,37 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from momento_http._redaction import redact_url
+from momento_http._redaction import scrub_known_tokens
 
-__all__ = ["LOGGER", "hide_tokens_from_httpx_logs"]
+__all__ = ["LOGGER"]
 
 LOGGER: Final = logging.getLogger("momento_http")
 
+_FOREIGN_LOGGERS: Final = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
 
-class _RedactTokenParameter(logging.Filter):
-    """Rewrites httpx's "HTTP Request: GET <url> ..." records with the token hidden."""
+
+class _HideTokens(logging.Filter):
+    """Rewrites a record whose message shows a token, with the token hidden."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any("token=" in str(a) for a in record.args):
-            record.args = tuple(
-                redact_url(str(arg)) if "token=" in str(arg) else arg for arg in record.args
-            )
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: its handler reports it
+            return True
+        scrubbed = scrub_known_tokens(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
         return True
 
 
-_FILTER: Final = _RedactTokenParameter()
+_FILTER: Final = _HideTokens()
 
-
-def hide_tokens_from_httpx_logs() -> None:
-    """Make httpx's logger hide `token` query parameters (httpx logs each URL at INFO).
-
-    Called by clients that send the token in the query; adding the filter twice is a no-op.
-    """
-    logging.getLogger("httpx").addFilter(_FILTER)
+for _name in _FOREIGN_LOGGERS:
+    logging.getLogger(_name).addFilter(_FILTER)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,14 @@ class RetryPolicy:
     The wait before retry `n` (from 1) is a random time between 0 and
     `min(max_delay, base_delay * 2 ** (n - 1))` ("full jitter"); a `Retry-After` from the
     server (on a `429` or `503`) replaces it, up to `max_retry_after`.
+
+    A `Retry-After` never stretches a call past its budget: the time its tries may take
+    together, `max_attempts * timeout` (for a subscription's poll, `max_poll_failures` times
+    the longest a poll may take: `poll_timeout` and `timeout` to connect, then `timeout` for
+    the answer), counted from the call's start with the waits between tries.
+    When the wait the server asks for (up to `max_retry_after`) is longer than what is
+    left, the call is not retried: its error is raised at once, the wait in its
+    `retry_after` and its message.
 
     Attributes:
         max_attempts: Tries of one `get`/`set`/`delete`/`publish`, the first included.
@@ -83,7 +92,13 @@ class RetryPolicy:
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
 
     def retry_delay(
-        self, error: MomentoError, attempt: int, *, limit: int, idempotent: bool
+        self,
+        error: MomentoError,
+        attempt: int,
+        *,
+        limit: int,
+        idempotent: bool,
+        time_left: float = math.inf,
     ) -> float | None:
         """The one retry decision: whether to try again after a failure, and when.
 
@@ -92,6 +107,8 @@ class RetryPolicy:
             attempt: How many tries in a row have failed, this one included.
             limit: The most tries in a row (`max_attempts`, or `max_poll_failures`).
             idempotent: Whether repeating the request is harmless (`publish` is not).
+            time_left: Seconds left of the call's budget: a server's `Retry-After` longer
+                than this is not waited for.
 
         Returns:
             Seconds to wait before the next try, or None to give up and raise `error`.
@@ -104,14 +121,18 @@ class RetryPolicy:
         retry_after = (
             error.retry_after if isinstance(error, LimitExceededError | ServerError) else None
         )
-        return self.delay(attempt, retry_after)
+        delay = self.delay(attempt, retry_after)
+        if retry_after is not None and delay > time_left:
+            return None
+        return delay
 
 
 def is_transient(error: MomentoError) -> bool:
     """Whether a failure may pass with a retry: the one definition.
 
     Connection errors, timeouts, `429`, `5xx`, and malformed answers (a proxy or a cut
-    connection can garble one answer) are transient; every other status is not.
+    connection can garble one answer) are transient, except an answer too large (it would
+    be as large again); every other status is not.
 
     Args:
         error: The failure.
@@ -119,7 +140,9 @@ def is_transient(error: MomentoError) -> bool:
     Returns:
         True when a retry may succeed.
     """
-    if isinstance(error, _IN_TRANSIT | LimitExceededError | MalformedResponseError):
+    if isinstance(error, MalformedResponseError):
+        return not error.too_large
+    if isinstance(error, _IN_TRANSIT | LimitExceededError):
         return True
     return (
         isinstance(error, ServerError)

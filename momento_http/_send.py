@@ -26,7 +26,7 @@ from momento_http._errors import (
     MomentoError,
 )
 from momento_http._http_client import own_http_client
-from momento_http._logs import LOGGER, hide_tokens_from_httpx_logs
+from momento_http._logs import LOGGER
 from momento_http._redaction import redact_url
 from momento_http._requests import RequestFactory
 from momento_http._transport import RequestState, current_time
@@ -61,8 +61,6 @@ class Sender:
         self._redactor = config.redactor
         self.closed = False
         """Set when the client closes: calls then raise `ClientClosedError`."""
-        if config.token_in_query:
-            hide_tokens_from_httpx_logs()
 
     @property
     def base_url(self) -> httpx.URL | None:
@@ -103,12 +101,16 @@ class Sender:
         if self.closed:
             raise ClientClosedError("this MomentoClient is closed")
         attempt, renewed = 1, False
+        # What the call's tries may take together; the waits between them count against it.
+        time_left = call.limit * (call.timeout.seconds + (call.wait or 0.0))
         while True:
+            began = current_time()
             token = self._fixed_token or await self._tokens.current()
             requests = self._requests or self._first_requests()
             try:
                 return await self._try(call, attempt, token, requests)
             except MomentoError as error:
+                time_left -= current_time() - began
                 refused = isinstance(error, AuthenticationError)
                 if refused and self._tokens.renewable and not renewed:
                     renewed = True  # once per call: the provider may have a newer token
@@ -119,7 +121,11 @@ class Sender:
                 delay = None
                 if policy is not None:
                     delay = policy.retry_delay(
-                        error, attempt, limit=call.limit, idempotent=call.idempotent
+                        error,
+                        attempt,
+                        limit=call.limit,
+                        idempotent=call.idempotent,
+                        time_left=time_left,
                     )
                 if call.on_failure is not None:
                     call.on_failure(error, delay)
@@ -127,6 +133,7 @@ class Sender:
                     raise
                 self._log_retry(call, error, attempt, delay)
             await policy.sleep(delay)
+            time_left -= delay  # the wait counts as asked, however long the sleep took
             attempt += 1
 
     async def _try(self, call: Call[T], attempt: int, token: str, requests: RequestFactory) -> T:

@@ -79,3 +79,17 @@ async def test_a_token_in_the_query_is_hidden_in_every_log_line(
     ours = [line for line in lines if "token=[REDACTED]" in line]
     assert len(ours) >= 2  # our DEBUG line and httpx's INFO line
     assert all(server.api_key not in line for line in lines)
+
+
+async def test_a_short_token_of_another_client_leaves_httpx_lines_whole(
+    server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with (
+        MomentoClient("t", base_url=server.base_url),  # its tokens are no secret to hide
+        MomentoClient(server.api_key, base_url=server.base_url, token_in_query=True) as client,
+    ):
+        await client.get(CACHE, unique("whole"))
+    (line,) = [record.getMessage() for record in records(caplog, "httpx")]
+    assert line.startswith(f"HTTP Request: GET {server.base_url}/cache/{CACHE}?key=whole-")
+    assert line.endswith('&token=[REDACTED] "HTTP/1.1 404 Not Found"')

@@ -78,6 +78,18 @@ def test_retry_after_is_honoured_up_to_its_bound() -> None:
     assert retry.delay(1, retry_after=3600) == 30
 
 
+def test_a_retry_after_is_waited_only_within_the_time_left() -> None:
+    retry = RetryPolicy(max_retry_after=30)
+    asked = ServerError("busy", retry_after=7, status_code=503)
+    assert retry.retry_delay(asked, 1, limit=3, idempotent=True, time_left=7) == 7
+    assert retry.retry_delay(asked, 1, limit=3, idempotent=True, time_left=6.9) is None
+    capped = LimitExceededError("slow", retry_after=3600, status_code=429)
+    assert retry.retry_delay(capped, 1, limit=3, idempotent=True, time_left=30) == 30
+    assert retry.retry_delay(capped, 1, limit=3, idempotent=True, time_left=29) is None
+    unasked = ServerError("busy", status_code=503)  # backoff is bounded by max_delay alone
+    assert retry.retry_delay(unasked, 1, limit=3, idempotent=True, time_left=0) is not None
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -182,6 +194,7 @@ async def test_a_polls_503_retry_after_is_honoured(faulty: LocalServer, sleeps: 
         (ServerError("x", status_code=500), True),
         (ServerError("x", status_code=503), True),
         (MalformedResponseError("x", status_code=200), True),
+        (MalformedResponseError("x", too_large=True, status_code=200), False),
         (ServerError("x", status_code=418), False),
         (ServerError("x", status_code=301), False),
         (ServerError("x", status_code=404), False),
