@@ -13,6 +13,7 @@ from momento_http._credentials import REGION_ENDPOINTS
 from momento_http._errors import (
     AuthenticationError,
     CacheNotFoundError,
+    CertificateError,
     ClientClosedError,
     InvalidArgumentError,
     LimitExceededError,
@@ -38,6 +39,7 @@ __all__ = [
     "REGION_ENDPOINTS",
     "AuthenticationError",
     "CacheNotFoundError",
+    "CertificateError",
     "ClientClosedError",
     "Discontinuity",
     "Heartbeat",

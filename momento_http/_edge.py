@@ -8,13 +8,19 @@ message is kept only as a scrubbed detail.
 from __future__ import annotations
 
 import enum
+import ssl
 from collections.abc import Callable
 from typing import Final
 
 import anyio
 import httpx
 
-from momento_http._errors import MomentoConnectionError, MomentoError, MomentoTimeoutError
+from momento_http._errors import (
+    CertificateError,
+    MomentoConnectionError,
+    MomentoError,
+    MomentoTimeoutError,
+)
 from momento_http._transport import RequestState
 
 __all__ = ["FOREIGN_FAILURES", "Phase", "deadline_passed", "translate"]
@@ -130,9 +136,21 @@ def translate(
         lead = _lead(failure, phase)
         message = f"{lead} ({type(failure).__name__}: {detail})" if detail else lead
     sent = not (isinstance(failure, _NEVER_SENT) or state.never_sent)
+    if _certificate_refused(failure):
+        return CertificateError(message, request_sent=False, method=method, url=url)
     if isinstance(failure, httpx.TimeoutException):
         return MomentoTimeoutError(message, request_sent=sent, method=method, url=url)
     return MomentoConnectionError(message, request_sent=sent, method=method, url=url)
+
+
+def _certificate_refused(failure: BaseException) -> bool:
+    """Whether a TLS certificate verification failure is behind `failure` (its causes)."""
+    seen: BaseException | None = failure
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def deadline_passed(

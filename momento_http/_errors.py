@@ -11,6 +11,7 @@ MomentoError
 │   └── MalformedResponseError               an answer unreadable, too large, or compressed
 ├── MomentoTimeoutError                      the request did not finish in time
 ├── MomentoConnectionError                   the server could not be reached
+│   └── CertificateError                     its TLS certificate was refused
 └── ClientClosedError                        the client was used after aclose()
 ```
 
@@ -27,6 +28,7 @@ from momento_http._redaction import redact_url
 __all__ = [
     "AuthenticationError",
     "CacheNotFoundError",
+    "CertificateError",
     "ClientClosedError",
     "InvalidArgumentError",
     "LimitExceededError",
@@ -176,6 +178,17 @@ class MomentoConnectionError(_TransportError):
 
     Attributes:
         request_sent: False when no connection could be made, so the server never saw it.
+    """
+
+
+class CertificateError(MomentoConnectionError):
+    """The server's TLS certificate was refused; not retried, since it would be again.
+
+    Expired, for another host, or signed by an authority the client does not trust: the
+    message says which.
+
+    Attributes:
+        request_sent: Always False: no request goes over a connection that was refused.
     """
 
 

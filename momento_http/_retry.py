@@ -11,6 +11,7 @@ import anyio
 import httpx
 
 from momento_http._errors import (
+    CertificateError,
     InvalidArgumentError,
     LimitExceededError,
     MalformedResponseError,
@@ -132,7 +133,7 @@ def is_transient(error: MomentoError) -> bool:
 
     Connection errors, timeouts, `429`, `5xx`, and malformed answers (a proxy or a cut
     connection can garble one answer) are transient, except an answer too large (it would
-    be as large again); every other status is not.
+    be as large again) and a refused certificate; every other status is not.
 
     Args:
         error: The failure.
@@ -142,6 +143,8 @@ def is_transient(error: MomentoError) -> bool:
     """
     if isinstance(error, MalformedResponseError):
         return not error.too_large
+    if isinstance(error, CertificateError):
+        return False
     if isinstance(error, _IN_TRANSIT | LimitExceededError):
         return True
     return (

@@ -12,7 +12,13 @@ import trustme
 from conftest import UVLOOP
 from raw_http import raw_server
 
-from momento_http import MomentoClient, MomentoConnectionError, MomentoTransport
+from momento_http import (
+    CertificateError,
+    MomentoClient,
+    MomentoConnectionError,
+    MomentoTransport,
+    RetryPolicy,
+)
 from momento_http._transport._exceptions import plain_reason
 
 
@@ -134,3 +140,28 @@ async def test_a_context_offering_h2_to_a_server_that_takes_it_is_refused_before
             await client.get("cache", "k")
     assert caught.value.request_sent is False
     assert observed.requests == []
+
+
+@pytest.mark.parametrize("transport", ["MomentoTransport", "httpx's own"])
+async def test_a_refused_certificate_is_a_certificate_error_tried_once(
+    authority: trustme.CA, transport: str
+) -> None:
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    untrusting = ssl.create_default_context()
+    carrier = MomentoTransport(ssl_context=untrusting) if transport == "MomentoTransport" else None
+    policy = RetryPolicy(sleep=record)
+    async with (
+        raw_server(tls=server_context(authority, "127.0.0.1")) as (url, _),
+        httpx.AsyncClient(transport=carrier, verify=untrusting) as http,
+        MomentoClient("token", base_url=url, retry=policy, http_client=http) as client,
+    ):
+        with pytest.raises(CertificateError) as caught:
+            await client.get("cache", "k")
+    assert caught.value.request_sent is False
+    if transport == "MomentoTransport":  # httpcore on trio says only "BrokenResourceError"
+        assert "unable to get local issuer certificate" in caught.value.message
+    assert waits == []  # not retried: the same certificate would be refused again
