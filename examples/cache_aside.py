@@ -54,7 +54,7 @@ async def serve(client: MomentoClient, db: Database) -> None:
         await client.get_or_set(CACHE, "specials", specials, ttl=60)
     except LookupError as error:
         cached = await client.get(CACHE, "specials")
-        print(f"specials: {error}; cached: {cached}")
+        print(f"specials: {error}; cached: {cached!r}")
 
 
 async def main() -> None:
