@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from momento_http._cache_aside import CacheAside, Loader
 from momento_http._calls import CallMaker, RetryOption, TimeoutOption
 from momento_http._config import (
     CLIENT_DEFAULT,
@@ -112,6 +113,7 @@ class MomentoClient:
         self._sender = Sender(config)
         self._send = self._sender.send
         self._subscriptions = Subscriptions(self._sender, config)
+        self._cache_aside = CacheAside(self._sender)
         self._state = _State.UNOPENED
 
     @classmethod
@@ -213,6 +215,50 @@ class MomentoClient:
             MomentoError: The request failed; see the exception tree.
         """
         await self._send(self._calls.set(cache, key, value, ttl=ttl, timeout=timeout, retry=retry))
+
+    async def get_or_set(
+        self,
+        cache: str,
+        key: Key,
+        load: Loader,
+        *,
+        ttl: int | timedelta | None = None,
+        timeout: TimeoutOption = CLIENT_DEFAULT,
+        retry: RetryOption = CLIENT_DEFAULT,
+    ) -> bytes:
+        """Read a value; on a miss, make it with `load()`, store it and return it (cache-aside).
+
+        The client's concurrent callers of one item share one read and, on a miss, one
+        `load()` and one store, with the first caller's `ttl`, `timeout` and `retry`. A
+        caller cancelled while waiting leaves the others waiting; if the first caller is
+        cancelled before the value is known, the next one reads and loads again.
+
+        Args:
+            cache: The cache name.
+            key: The key, as text or bytes.
+            load: A function, plain or async, that returns the value (str or bytes) on a
+                miss. A plain one runs on the event loop: keep it quick.
+            ttl: How long a loaded value lives, in seconds or as a timedelta; defaults to
+                the client's `default_ttl`.
+            timeout: This call's timeout for each request, instead of the client's.
+            retry: This call's retry policy, instead of the client's; None for no retries.
+
+        Returns:
+            The value's bytes, read or loaded (a `str` from `load` as its UTF-8 bytes).
+            A loaded value that could not be stored is still returned, and the failure
+            logged at WARNING on the `momento_http` logger.
+
+        Raises:
+            InvalidArgumentError: An argument is malformed, or no TTL was given and the
+                client has no default; or `load` returned neither str nor bytes.
+            MomentoError: The read failed; nothing was loaded.
+            Exception: What `load` raised, raised to every caller sharing it; nothing
+                is stored.
+        """
+        read = self._calls.get(cache, key, timeout=timeout, retry=retry)
+        # Made now, with an empty body, so every argument is checked before the read.
+        store = self._calls.set(cache, key, b"", ttl=ttl, timeout=timeout, retry=retry)
+        return await self._cache_aside.get_or_set(read, store, load)
 
     async def delete(
         self,

@@ -33,6 +33,11 @@ EXPECTED = {
         "resume  from sequence_number=4, sequence_page=",
     ],
     "cache_operations": ["b'hello'", "b'\\xff\\xfe'", "greeting: miss", "b'soon gone'"],
+    "cache_aside": [
+        "10 requests, 1 query: b'soup, bread, cheese'",
+        "a hit: b'soup, bread, cheese'; queries: 1",
+        "specials: the kitchen is closed; cached: None",
+    ],
     "resume_subscription": [
         "#1: 'order 1'",
         "#2: 'order 2'",
