@@ -3,7 +3,8 @@
 build → `AsyncClient.send` (streamed) → read the body under a cap, within the try's
 deadline → map the status to an exception (`error_for_status`, the one mapping) → the one
 retry decision (`RetryPolicy.retry_delay`). Only `MomentoError`s leave it: every failure of
-httpx, a transport or a socket is translated at the edge, with nothing chained to it.
+httpx, a transport or a socket is translated once (`_exception_mapping`), with nothing
+chained to it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from momento_http._body import read_answer
 from momento_http._call import Call
 from momento_http._config import ClientConfig
 from momento_http._deadline import TryDeadline
-from momento_http._edge import FOREIGN_FAILURES, Phase, deadline_passed, translate
 from momento_http._errors import (
     AuthenticationError,
     ClientClosedError,
     MalformedResponseError,
     MomentoError,
 )
+from momento_http._exception_mapping import FOREIGN_FAILURES, Phase, deadline_passed, translate
 from momento_http._http_client import own_http_client
 from momento_http._logs import LOGGER
 from momento_http._redaction import redact_url

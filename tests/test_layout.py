@@ -56,7 +56,8 @@ def test_the_command_line_reaches_the_local_server_only_through_its_local_comman
 
 TRANSPORT = PACKAGE / "_transport"
 # The send path: what builds requests, sends them and reads their answers.
-SEND_PATH = {"_body", "_call", "_deadline", "_edge", "_http_client", "_requests", "_send"}
+SEND_PATH = {"_body", "_call", "_deadline", "_exception_mapping", "_http_client", "_requests"}
+SEND_PATH |= {"_send"}
 SEND_PATH |= {"_topic_polls"}  # a subscription's polls ride a dedicated connection
 
 

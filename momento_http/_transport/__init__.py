@@ -5,9 +5,9 @@ subscriptions, the try's deadline at every wait, and the mapping of socket and p
 failures to httpx's exceptions. It imports nothing else of the SDK.
 
 Who may import it: the package root (for `MomentoTransport`) and the send path (the modules
-that build requests, send them and read answers: `_requests`, `_send`, `_deadline`, `_edge`,
-`_body`, `_call`, `_http_client`, `_topic_polls`), through the names below only, never its
-modules (tests/test_layout.py checks both directions).
+that build requests, send them and read answers: `_requests`, `_send`, `_deadline`,
+`_exception_mapping`, `_body`, `_call`, `_http_client`, `_topic_polls`), through the names
+below only, never its modules (tests/test_layout.py checks both directions).
 """
 
 from momento_http._transport._content import OneChunk

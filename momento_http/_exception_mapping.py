@@ -1,6 +1,6 @@
-"""The edge: another library's failure, turned into this SDK's exception in plain words.
+"""Exception mapping: another library's failure, turned into this SDK's exception in plain words.
 
-What crosses the edge is a new `MomentoError` raised with no `__cause__` or `__context__`:
+What comes out is a new `MomentoError` raised with no `__cause__` or `__context__`:
 httpx's exceptions carry the request, whose URL and headers hold the token. The foreign
 message is kept only as a scrubbed detail.
 """
