@@ -182,7 +182,8 @@ class LocalMomentoApp:
             # Only a request with a valid token may arm a rule for everyone.
             identity = self._handlers.authenticate(scope, query)
             self._arm(rule)
-        fault = self._faults.take(method, cache, topic)
+        key = _item_key(query) if topic is None else None
+        fault = self._faults.take(method, cache, topic, key)
         if fault is not None and fault.status is not None:
             await anyio.sleep(fault.delay)
             return _fault_answer(fault)
@@ -216,6 +217,14 @@ class LocalMomentoApp:
         if not self._connections.abort(scope.get("client")):
             raise RuntimeError("this connection cannot be dropped")
         await anyio.lowlevel.checkpoint()  # let the server notice the loss before the app returns
+
+
+def _item_key(query: dict[str, str]) -> bytes | None:
+    """The item's key, for fault rules to match on; None when it is unreadable."""
+    try:
+        return _http.key(query)
+    except RejectError:  # the handler answers 400 for it, unless a rule answers first
+        return None
 
 
 def _fault_answer(fault: Fault) -> Response:
