@@ -42,6 +42,7 @@ FAULT_HEADER = b"x-momento-local-fault"
 """A request header holding a fault rule as JSON; the rule may hit this very request."""
 
 _NO_BODY_STATUSES = frozenset({204, 304})  # HTTP forbids these a body
+_OPENAPI_SEGMENTS = OPENAPI_PATH.split("/")[1:]
 
 
 class LocalMomentoApp:
@@ -158,12 +159,14 @@ class LocalMomentoApp:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def _handle(self, scope: Scope, receive: Receive) -> Response:
+        _http.check_framing(scope)
         method = scope["method"]
-        if scope["path"] == OPENAPI_PATH and method == "GET":
+        raw_path = _http.origin_path(scope.get("raw_path") or scope["path"].encode())
+        segments = _http.path_segments(raw_path)
+        if segments == _OPENAPI_SEGMENTS and method == "GET":
             return Response(200, self._openapi, (JSON_TYPE,))
         topic: str | None
         allowed: tuple[str, ...]
-        segments = _http.path_segments(scope.get("raw_path") or scope["path"].encode())
         match segments:
             case ["cache", cache] if cache:
                 topic = None
