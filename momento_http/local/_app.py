@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import anyio
 import anyio.lowlevel
-from anyio.lowlevel import EventLoopToken
 
 from momento_http.local import _http
 from momento_http.local._auth import TokenAuthority
@@ -99,12 +98,21 @@ class LocalMomentoApp:
             clock=clock,
             disconnects=self._disconnects,
         )
-        self.event_loop_token: EventLoopToken | None = None
+        self._delays: set[anyio.CancelScope] = set()
+        self._stopping = False
+
+    @property
+    def delayed_requests(self) -> int:
+        """How many requests a fault rule's `delay` holds back now; safe from any thread."""
+        return len(self._delays)
 
     def close(self) -> None:
-        """Answer every held poll at once; call on the server's event loop."""
+        """Answer every held poll and delayed request at once; call on the event loop."""
         self._connections.stopping = True
+        self._stopping = True
         self.topics.close()
+        for delay in [*self._delays]:
+            delay.cancel()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -150,7 +158,6 @@ class LocalMomentoApp:
         async with self._disconnects.serving():
             while (message := await receive())["type"] != "lifespan.shutdown":
                 if message["type"] == "lifespan.startup":
-                    self.event_loop_token = anyio.lowlevel.current_token()
                     self._connections.started()
                     await send({"type": "lifespan.startup.complete"})
             self.close()
@@ -188,7 +195,7 @@ class LocalMomentoApp:
         key = _item_key(query) if topic is None else None
         fault = self._faults.take(method, cache, topic, key)
         if fault is not None and fault.status is not None:
-            await anyio.sleep(fault.delay)
+            await self._delay(fault.delay, receive)
             return _fault_answer(fault)
         if identity is None:
             identity = self._handlers.authenticate(scope, query)
@@ -196,9 +203,27 @@ class LocalMomentoApp:
             Request(method, cache, topic, query, identity), scope, receive
         )
         if fault is not None:  # the work is done; the answer comes late, or never
-            await anyio.sleep(fault.delay)
+            await self._delay(fault.delay, receive)
             response = replace(response, disconnect=fault.disconnect)
         return response
+
+    async def _delay(self, seconds: float, receive: Receive) -> None:
+        """Hold a request back for a fault rule: `seconds`, or until the server stops.
+
+        Raises:
+            ClientGoneError: The client went away meanwhile: there is no one to answer.
+        """
+        if not seconds or self._stopping:
+            return
+        stop = anyio.CancelScope()
+        self._delays.add(stop)
+        try:
+            with self._disconnects.cancel_on_disconnect(receive) as gone, stop:
+                await anyio.sleep(seconds)
+        finally:
+            self._delays.discard(stop)
+        if gone.cancelled_caught:
+            raise ClientGoneError
 
     def _arm(self, rule: str) -> None:
         name = FAULT_HEADER.decode()
