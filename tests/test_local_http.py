@@ -93,7 +93,9 @@ async def test_one_framing_header_alone_is_served_on_a_kept_connection(
     head = f"PUT /cache/{CACHE}?key={key}&ttl_seconds=60 HTTP/1.1\r\nhost: x\r\n"
     head += f"authorization: {server.api_key}\r\n"
     async with connection(server) as stream:
-        await stream.send(f"{head}transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".encode())
+        await stream.send(
+            f"{head}transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".encode()
+        )
         assert status((await read_answer(stream))[0]) == 204
         await stream.send(f"{head}content-length: 5\r\n\r\nworld".encode())
         assert status((await read_answer(stream))[0]) == 204

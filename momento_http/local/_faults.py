@@ -87,10 +87,7 @@ def _check_name(name: str, value: object, *, binary: bool = False) -> None:
 def _is_header_value(text: object) -> bool:
     """Printable ASCII, with no space at either end (RFC 9110 §5.5: a field value)."""
     return (
-        isinstance(text, str)
-        and text.isascii()
-        and text.isprintable()
-        and text == text.strip(" ")
+        isinstance(text, str) and text.isascii() and text.isprintable() and text == text.strip(" ")
     )
 
 
@@ -236,9 +233,7 @@ class Fault:
         """The response body as bytes."""
         return self.message.encode() if isinstance(self.message, str) else self.message
 
-    def matches(
-        self, method: str, cache: str, topic: str | None, key: bytes | None = None
-    ) -> bool:
+    def matches(self, method: str, cache: str, topic: str | None, key: bytes | None = None) -> bool:
         """Whether a request falls under this rule: an item's (`topic` None) or a topic's."""
         return (
             self.method in (None, method)
