@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import socket
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -10,8 +12,9 @@ from dataclasses import replace
 import anyio
 import anyio.abc
 import anyio.to_thread
+import httpx
 import pytest
-from conftest import CACHE, unique
+from conftest import CACHE, local_cli, unique
 
 from momento_http.local import Fault, LocalServer
 
@@ -118,3 +121,30 @@ async def test_stopping_answers_a_delayed_request_at_once_and_quietly(
     assert server.delayed_requests == 0
     assert server_logs.lines == []
     assert capfd.readouterr().err == ""
+
+
+def test_ctrl_c_on_the_command_line_stops_at_once_and_quietly(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    rule = '{"delay": 300, "method": "PUT", "count": null}'
+    with socket.socket() as sock:
+        with local_cli("--token", "t", "--fault", rule) as (base_url, _):
+            host, port = base_url.removeprefix("http://").rsplit(":", 1)
+            sock.connect((host, int(port)))
+            put = "PUT /cache/default-cache?key=k&ttl_seconds=60 HTTP/1.1\r\nhost: x\r\n"
+            sock.sendall(f"{put}authorization: t\r\ncontent-length: 1\r\n\r\nv".encode())
+            # Served before it is held back: once the item is there, the answer is delayed.
+            deadline = time.monotonic() + 10
+            while not _stored(base_url):
+                assert time.monotonic() < deadline, "the delayed PUT was never served"
+        # Leaving local_cli sent Ctrl-C, with the client still waiting, and saw the server
+        # exit with status 0.
+        sock.settimeout(5)
+        answer = sock.recv(100)
+    assert answer.startswith(b"HTTP/1.1 204 "), answer
+    assert capfd.readouterr().err == ""
+
+
+def _stored(base_url: str) -> bool:
+    url = f"{base_url}/cache/default-cache"
+    return httpx.get(url, params={"key": "k"}, headers={"authorization": "t"}).status_code == 200
