@@ -66,8 +66,9 @@ class LocalMomentoApp:
         clock: Callable[[], float],
         connections: ConnectionGuard,
     ) -> None:
-        caches = frozenset(caches)
-        self._openapi = openapi_json(sorted(caches))
+        # Insertion-ordered, and shared with the handlers: `create_cache` adds to it.
+        self._caches = dict.fromkeys(caches)
+        self._openapi = openapi_json(sorted(self._caches))
         self._settings = settings
         self._faults = faults
         self._connections = connections
@@ -90,7 +91,7 @@ class LocalMomentoApp:
         self.budget = budget
         self._disconnects = Disconnects()
         self._handlers = Handlers(
-            caches,
+            self._caches.keys(),
             settings,
             authority=authority,
             items=self.items,
@@ -100,6 +101,17 @@ class LocalMomentoApp:
         )
         self._delays: set[anyio.CancelScope] = set()
         self._stopping = False
+
+    @property
+    def caches(self) -> tuple[str, ...]:
+        """The caches that exist, in the order they were made."""
+        return tuple(self._caches)
+
+    def create_cache(self, name: str) -> None:
+        """Make a cache, empty; nothing happens if it exists. Safe from any thread."""
+        if name not in self._caches:
+            self._caches[name] = None
+            self._openapi = openapi_json(sorted(self._caches))
 
     @property
     def delayed_requests(self) -> int:

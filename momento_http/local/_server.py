@@ -56,8 +56,8 @@ class LocalServer:
     ) -> None:
         if isinstance(caches, str):
             raise TypeError("caches must be a sequence of names, not one str")
-        self._caches = tuple(caches)
-        if not self._caches or not all(isinstance(c, str) and c for c in self._caches):
+        caches = tuple(caches)
+        if not caches or not all(isinstance(c, str) and c for c in caches):
             raise ValueError("caches must be one or more non-empty names")
         if token is not None and not token:
             raise ValueError("token must not be empty")
@@ -72,7 +72,7 @@ class LocalServer:
             head_timeout=settings.request_timeout_seconds,
         )
         self._app = LocalMomentoApp(
-            self._caches,
+            caches,
             settings,
             authority=self._authority,
             faults=self._faults,
@@ -84,8 +84,21 @@ class LocalServer:
 
     @property
     def caches(self) -> tuple[str, ...]:
-        """The caches that exist."""
-        return self._caches
+        """The caches that exist: those it was made with, then those made by `create_cache`."""
+        return self._app.caches
+
+    def create_cache(self, name: str) -> None:
+        """Make a cache, empty, while the server runs or before; nothing happens if it exists.
+
+        Momento makes caches through its control plane, not the HTTP API: this is the
+        local server's stand-in, for a test that wants a cache of its own.
+
+        Raises:
+            ValueError: The name is not a non-empty string.
+        """
+        if not (isinstance(name, str) and name):
+            raise ValueError(f"a cache name must be a non-empty string, not {name!r:.40}")
+        self._app.create_cache(name)
 
     @property
     def base_url(self) -> str:
@@ -105,7 +118,7 @@ class LocalServer:
         return self._api_key
 
     def __repr__(self) -> str:
-        return f"LocalServer(base_url={self._serving.base_url!r}, caches={self._caches!r})"
+        return f"LocalServer(base_url={self._serving.base_url!r}, caches={self.caches!r})"
 
     def mint_api_key(
         self,
