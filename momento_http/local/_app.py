@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -68,6 +69,7 @@ class LocalMomentoApp:
     ) -> None:
         # Insertion-ordered, and shared with the handlers: `create_cache` adds to it.
         self._caches = dict.fromkeys(caches)
+        self._caches_lock = threading.Lock()  # two threads making caches at once
         self._openapi = openapi_json(sorted(self._caches))
         self._settings = settings
         self._faults = faults
@@ -105,13 +107,15 @@ class LocalMomentoApp:
     @property
     def caches(self) -> tuple[str, ...]:
         """The caches that exist, in the order they were made."""
-        return tuple(self._caches)
+        with self._caches_lock:
+            return tuple(self._caches)
 
     def create_cache(self, name: str) -> None:
         """Make a cache, empty; nothing happens if it exists. Safe from any thread."""
-        if name not in self._caches:
-            self._caches[name] = None
-            self._openapi = openapi_json(sorted(self._caches))
+        with self._caches_lock:
+            if name not in self._caches:
+                self._caches[name] = None
+                self._openapi = openapi_json(sorted(self._caches))
 
     @property
     def delayed_requests(self) -> int:
