@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,7 +13,13 @@ import httpx
 import pytest
 from conftest import CACHE, FakeClock, local_cli, local_cli_refusal, unique
 
-from momento_http import MomentoClient, MomentoConnectionError, RetryPolicy, TopicItem
+from momento_http import (
+    MomentoClient,
+    MomentoConnectionError,
+    RetryPolicy,
+    ServerError,
+    TopicItem,
+)
 from momento_http.local import Fault, LocalServer, Settings
 
 
@@ -154,6 +161,25 @@ async def test_a_header_arms_a_rule_that_can_hit_its_own_request(
         ('{"status": 503, "topic": ["t"]}', "topic must be"),
         ('{"disconnect": 5}', "disconnect must be"),
         ('{"status": 503, "count": 1' + "0" * 5000 + "}", "JSON object"),
+        # Rules the server took, then failed to carry out: a 500 with a traceback each time.
+        ('{"status": 503, "message": "\\ud800"}', "message must be valid Unicode"),
+        ('{"status": 503, "message": "ok \\udfff"}', "message must be valid Unicode"),
+        ('{"status": 200, "content_type": " text/plain"}', "no space at either end"),
+        ('{"status": 200, "content_type": "text/plain "}', "no space at either end"),
+        ('{"status": 503, "cache": "\\ud800"}', "cache must be a non-empty string of valid"),
+        ('{"status": 503, "topic": "t\\udc80"}', "topic must be a non-empty string of valid"),
+        # Matching on a key and on a kind of request.
+        ('{"status": 503, "key": ""}', "key must be"),
+        ('{"status": 503, "key": 5}', "key must be"),
+        ('{"status": 503, "key": "\\ud800"}', "key must be"),
+        ('{"status": 503, "request": "items"}', "request must be 'item', 'poll', 'publish'"),
+        ('{"status": 503, "request": ["item"]}', "request must be 'item'"),
+        ('{"status": 503, "key": "k", "topic": "t"}', "one or the other"),
+        ('{"status": 503, "key": "k", "request": "poll"}', "key names an item"),
+        ('{"status": 503, "topic": "t", "request": "item"}', "never matches an item request"),
+        ('{"status": 503, "method": "POST", "request": "poll"}', "POST never matches a poll"),
+        ('{"status": 503, "method": "GET", "request": "publish"}', "GET never matches a publish"),
+        ('{"status": 503, "method": "post", "key": "k"}', "POST never matches an item request"),
         ("[" * 5000 + "]" * 5000, "JSON object"),  # deeper than the parser recurses
     ],
 )
@@ -179,6 +205,9 @@ async def test_a_malformed_rule_in_a_header_is_a_400_naming_the_field(
         ({"status": 503, "message": 5}, "message must be a string"),
         ({"status": 503.0}, "status must be a whole number"),
         ({"status": 503, "probability": 0}, "probability must be"),
+        ({"status": 503, "message": "\ud800"}, "message must be valid Unicode"),
+        ({"status": 503, "key": b""}, "key must be"),
+        ({"status": 503, "key": "k", "request": "publish"}, "key names an item"),
     ],
 )
 def test_rules_made_in_process_are_checked_the_same(rule: dict[str, Any], complaint: str) -> None:
@@ -358,3 +387,101 @@ def test_a_malformed_rule_on_the_command_line_is_refused() -> None:
 def test_rules_are_plain_values() -> None:
     spec: dict[str, Any] = {"status": 503, "method": "get", "count": None}
     assert Fault.from_json(json.dumps(spec)) == Fault(503, method="GET", count=None)
+
+
+async def test_a_rule_naming_a_key_hits_that_items_requests_only(
+    faulty: LocalServer, http: httpx.AsyncClient
+) -> None:
+    key, other, topic = unique("hit"), unique("spared"), unique("topic")
+    faulty.inject_fault(Fault(503, key=key, count=None))
+    spared = [
+        await http.put(f"/cache/{CACHE}", params={"key": other, "ttl_seconds": 60}, content=b"v"),
+        await http.get(f"/cache/{CACHE}", params={"key": other}),
+        await http.post(f"/topics/{CACHE}/{topic}", content="m"),
+        await http.get(f"/topics/{CACHE}/{topic}", params={"sequence_number": 1}),
+    ]
+    encoded = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    hit = [
+        await http.put(f"/cache/{CACHE}", params={"key": key, "ttl_seconds": 60}, content=b"v"),
+        await http.get(f"/cache/{CACHE}", params={"key": key}),
+        await http.delete(f"/cache/{CACHE}", params={"key": key}),
+        await http.get(f"/cache/{CACHE}", params={"key_base64": encoded}),  # the same key
+    ]
+    assert [r.status_code for r in spared] == [204, 200, 204, 200]
+    assert [r.status_code for r in hit] == [503] * 4
+    assert faulty.fault_hits == {"status 503": 4}
+
+
+async def test_a_rule_naming_a_binary_key_hits_it_by_key_base64(
+    faulty: LocalServer, http: httpx.AsyncClient
+) -> None:
+    faulty.inject_fault(Fault(418, key=b"\xff\x00k", method="GET", count=None))
+    statuses = [
+        (await http.get(f"/cache/{CACHE}", params={"key_base64": value})).status_code
+        for value in ("_wBr", "/wBr", "/wBrAA", "not-it")  # either alphabet, or another key
+    ]
+    assert statuses == [418, 418, 404, 404]
+
+
+@pytest.mark.parametrize(
+    ("kind", "hit"),
+    [("item", {"get", "set", "delete"}), ("poll", {"poll"}), ("publish", {"publish"})],
+)
+async def test_a_rule_for_a_kind_of_request_spares_the_others(
+    faulty: LocalServer, http: httpx.AsyncClient, kind: str, hit: set[str]
+) -> None:
+    key, topic = unique("kind"), unique("kind")
+    assert (await http.post(f"/topics/{CACHE}/{topic}", content="m")).status_code == 204
+    faulty.inject_fault(Fault(503, cache=CACHE, request=kind, count=None))  # type: ignore[arg-type]
+    item = {"key": key, "ttl_seconds": "60"}
+    answers = {
+        "set": await http.put(f"/cache/{CACHE}", params=item, content=b"v"),
+        "get": await http.get(f"/cache/{CACHE}", params=item),
+        "delete": await http.delete(f"/cache/{CACHE}", params=item),
+        # Not held: the message published above answers it at once.
+        "poll": await http.get(f"/topics/{CACHE}/{topic}", params={"sequence_number": 1}),
+        "publish": await http.post(f"/topics/{CACHE}/{topic}", content="m"),
+    }
+    assert {name for name, answer in answers.items() if answer.status_code == 503} == hit
+    assert all(answer.status_code < 500 for name, answer in answers.items() if name not in hit)
+
+
+async def test_a_subscriber_is_spared_a_rule_for_item_reads(
+    faulty: LocalServer, client: MomentoClient
+) -> None:
+    """The issue's rule, `method="GET", cache=C`, hit the subscriber's polls as well."""
+    topic = unique("spared")
+    faulty.inject_fault(Fault(503, method="GET", cache=CACHE, request="item", count=None))
+    async with client.subscribe(CACHE, topic) as subscription:
+        await faulty.wait_for_subscribers(CACHE, topic)
+        await client.publish(CACHE, topic, "still heard")
+        event = await subscription.__anext__()
+        with pytest.raises(ServerError):
+            await client.get(CACHE, unique("read"))
+    assert isinstance(event, TopicItem)
+    assert event.value == "still heard"
+
+
+async def test_a_header_rule_may_name_a_key_and_a_kind(
+    faulty: LocalServer, http: httpx.AsyncClient
+) -> None:
+    key = unique("clé")
+    rule = json.dumps({"status": 418, "key": key, "request": "item", "count": None})
+    arming = await http.get(
+        f"/cache/{CACHE}", params={"key": "other"}, headers={"x-momento-local-fault": rule}
+    )
+    hit = await http.get(f"/cache/{CACHE}", params={"key": key})
+    assert (arming.status_code, hit.status_code) == (404, 418)
+
+
+def test_a_rule_matches_what_it_names() -> None:
+    rule = Fault(503, key="k", method="GET")
+    assert rule.matches("GET", CACHE, None, b"k")
+    assert not rule.matches("GET", CACHE, None, b"other")
+    assert not rule.matches("GET", CACHE, "k")  # a poll carries no key
+    polls = Fault(503, request="poll")
+    assert polls.matches("GET", CACHE, "t")
+    assert not polls.matches("POST", CACHE, "t")
+    assert not polls.matches("GET", CACHE, None, b"k")
+    spec = '{"status": 503, "key": "k", "request": "item"}'
+    assert Fault.from_json(spec) == Fault(503, key="k", request="item")

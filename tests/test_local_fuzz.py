@@ -134,17 +134,25 @@ good_fields: dict[str, st.SearchStrategy[Any]] = {
     "topic": st.sampled_from(["t", "tö pic/", None]),
     "count": st.sampled_from([None, 1, 2]),
     "probability": st.sampled_from([1, 0.5]),
+    "key": st.sampled_from(["k", "k2", "ü", None]),
+    "request": st.sampled_from(["item", "poll", "publish", None]),
 }
+# Text JSON can carry but UTF-8 cannot: lone surrogates, escaped as "\ud800".
+surrogates = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1)
 bad_fields: dict[str, st.SearchStrategy[Any]] = {
     "status": st.one_of(st.integers(100, 700), anything),
-    "message": st.one_of(st.none(), st.booleans(), numbers, st.lists(st.integers(), max_size=2)),
-    "content_type": st.one_of(st.sampled_from(["a\nb", "text/ü", ""]), anything),
+    "message": st.one_of(
+        st.none(), st.booleans(), numbers, st.lists(st.integers(), max_size=2), surrogates
+    ),
+    "content_type": st.one_of(st.sampled_from(["a\nb", "text/ü", "", " a", "a "]), anything),
     "retry_after": st.one_of(st.sampled_from([-1, 86_401]), anything),
     "disconnect": st.one_of(st.just("sideways"), anything),
     "delay": st.sampled_from([-1, 301, 1e300, math.inf, math.nan, "1", True, None, [1]]),
     "method": st.one_of(st.just("PATCH"), anything),
-    "cache": st.one_of(st.just(""), anything),
-    "topic": st.one_of(st.just(""), anything),
+    "cache": st.one_of(st.just(""), anything, surrogates),
+    "topic": st.one_of(st.just(""), anything, surrogates),
+    "key": st.one_of(st.just(""), anything, surrogates),
+    "request": st.one_of(st.just("items"), anything),
     "count": st.one_of(st.sampled_from([0, -1, 1.5, 2.0, True]), anything),
     "probability": st.one_of(st.sampled_from([0, 1.5, -0.1]), anything),
     "colour": anything,
@@ -290,6 +298,8 @@ async def _exchange(server: LocalServer, request: bytes) -> tuple[bytes, bool]:
 @example(example=_get(rule='{"status": 200.5}'))
 @example(example=_get(rule='{"status": 304}'))
 @example(example=_get(rule='{"delay": Infinity}'))
+@example(example=_get(rule='{"status": 503, "message": "\\ud800"}'))
+@example(example=_get(rule='{"status": 200, "content_type": " text/plain"}'))
 @example(example=_get(rule='{"status": 503, "count": 1.5}'))
 async def test_any_request_is_answered_in_full_without_a_server_error(
     fuzzed: LocalServer, error_log: ErrorLog, example: Example

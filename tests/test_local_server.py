@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -306,6 +307,38 @@ async def test_not_found_answers(server: LocalServer, http: httpx.AsyncClient) -
     )
     route = await http.get("/elsewhere", headers=auth(server.api_key))
     assert route.status_code == 404
+
+
+async def test_a_cache_made_while_serving_is_served_and_listed(
+    server: LocalServer, http: httpx.AsyncClient
+) -> None:
+    name = unique("made ü/")  # any name: the client escapes it in the path
+    escaped = quote(name, safe="")
+    path = f"/cache/{escaped}"
+    before = await http.get(path, params={"key": "k"}, headers=auth(server.api_key))
+    server.create_cache(name)
+    server.create_cache(name)  # again: nothing happens
+    stored = await http.put(
+        path, params={"key": "k", "ttl_seconds": 60}, content=b"v", headers=auth(server.api_key)
+    )
+    got = await http.get(path, params={"key": "k"}, headers=auth(server.api_key))
+    published = await http.post(f"/topics/{escaped}/t", content="m", headers=auth(server.api_key))
+    document = (await http.get("/openapi.json")).json()
+    assert (before.status_code, before.text) == (404, "Cache Not Found")
+    assert (stored.status_code, got.status_code, got.content) == (204, 200, b"v")
+    assert published.status_code == 204
+    assert server.caches.count(name) == 1
+    assert server.caches[-1] == name
+    (cache_parameter,) = [
+        p for p in document["paths"]["/cache/{cacheName}"]["get"]["parameters"] if p["in"] == "path"
+    ]
+    assert name in cache_parameter["schema"]["enum"]
+
+
+@pytest.mark.parametrize("name", ["", None, 5])
+def test_a_cache_name_must_be_a_non_empty_string(name: Any) -> None:
+    with pytest.raises(ValueError, match="a cache name must be a non-empty string"):
+        LocalServer([CACHE]).create_cache(name)
 
 
 async def test_wrong_method_is_a_405(server: LocalServer, http: httpx.AsyncClient) -> None:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 from conftest import STRICT_WARNINGS
+
+import momento_http.testing
+from momento_http.testing import ServerClock
+
+TYPED_USER_TESTS = (Path(__file__).parent / "plugin_user_suite.py").read_text(encoding="utf-8")
 
 USER_TESTS = """
 import pytest
@@ -100,21 +108,32 @@ SETUPS = {
         "pytest_asyncio.fixture",
         "",
         ["-p", "asyncio", "-p", "no:anyio", "-o", "asyncio_mode=strict"],
-        6,
+        10,
     ),
     "pytest-asyncio auto": Setup(
         "",
         "pytest.fixture",
         "",
         ["-p", "asyncio", "-p", "no:anyio", "-o", "asyncio_mode=auto"],
-        6,
+        10,
+    ),
+    # What docs/testing.md says to set, with every warning an error.
+    "pytest-asyncio strict, -W error": Setup(
+        "pytestmark = pytest.mark.asyncio",
+        "pytest_asyncio.fixture",
+        "",
+        [
+            *("-p", "asyncio", "-p", "no:anyio", "-o", "asyncio_mode=strict", "-W", "error"),
+            *("-o", "asyncio_default_fixture_loop_scope=function"),
+        ],
+        10,
     ),
     "anyio on asyncio and trio": Setup(
         "pytestmark = pytest.mark.anyio",
         "pytest.fixture",
         ANYIO_BACKENDS,
         ["-p", "no:asyncio"],
-        12,
+        20,
     ),
 }
 
@@ -123,7 +142,32 @@ SETUPS = {
 def test_the_fixtures_work_under_each_async_plugin(pytester: pytest.Pytester, mode: str) -> None:
     setup = SETUPS[mode]
     pytester.makeconftest(CONFTEST.format(extra=setup.conftest_extra))
-    pytester.makepyfile(test_user_code=USER_TESTS.format(mark=setup.mark, fixture=setup.fixture))
+    pytester.makepyfile(
+        test_user_code=USER_TESTS.format(mark=setup.mark, fixture=setup.fixture),
+        test_typed_user_code=f"{TYPED_USER_TESTS}\n{setup.mark}\n",
+    )
     result = pytester.runpytest_subprocess(*setup.arguments, *STRICT_WARNINGS, "-q")
     assert result.ret == 0, f"{mode}:\n" + "\n".join(result.outlines[-40:])
     result.assert_outcomes(passed=setup.passed)
+
+
+def test_the_fixtures_types_are_exported() -> None:
+    for name in ("ApiKeyFactory", "ServerClock", "WaitForSubscribers"):
+        assert name in momento_http.testing.__all__
+        assert getattr(momento_http.testing, name).__module__ == "momento_http.testing"
+
+
+def test_the_clock_follows_the_time_it_is_given_moved_forward() -> None:
+    now = [1_000.0]
+    clock = ServerClock(lambda: now[0])
+    clock.advance(60)
+    clock.advance(timedelta(minutes=1))
+    now[0] += 5
+    assert clock() == 1_125.0
+
+
+@pytest.mark.parametrize("seconds", [-1, math.nan, math.inf, "1", timedelta(seconds=-1)])
+def test_the_clock_moves_forward_only(seconds: object) -> None:
+    clock = ServerClock()
+    with pytest.raises(ValueError, match="the clock moves forward only"):
+        clock.advance(seconds)  # type: ignore[arg-type]

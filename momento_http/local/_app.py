@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 import anyio
 import anyio.lowlevel
-from anyio.lowlevel import EventLoopToken
 
 from momento_http.local import _http
 from momento_http.local._auth import TokenAuthority
@@ -42,6 +42,7 @@ FAULT_HEADER = b"x-momento-local-fault"
 """A request header holding a fault rule as JSON; the rule may hit this very request."""
 
 _NO_BODY_STATUSES = frozenset({204, 304})  # HTTP forbids these a body
+_OPENAPI_SEGMENTS = OPENAPI_PATH.split("/")[1:]
 
 
 class LocalMomentoApp:
@@ -66,8 +67,10 @@ class LocalMomentoApp:
         clock: Callable[[], float],
         connections: ConnectionGuard,
     ) -> None:
-        caches = frozenset(caches)
-        self._openapi = openapi_json(sorted(caches))
+        # Insertion-ordered, and shared with the handlers: `create_cache` adds to it.
+        self._caches = dict.fromkeys(caches)
+        self._caches_lock = threading.Lock()  # two threads making caches at once
+        self._openapi = openapi_json(sorted(self._caches))
         self._settings = settings
         self._faults = faults
         self._connections = connections
@@ -90,7 +93,7 @@ class LocalMomentoApp:
         self.budget = budget
         self._disconnects = Disconnects()
         self._handlers = Handlers(
-            caches,
+            self._caches.keys(),
             settings,
             authority=authority,
             items=self.items,
@@ -98,12 +101,34 @@ class LocalMomentoApp:
             clock=clock,
             disconnects=self._disconnects,
         )
-        self.event_loop_token: EventLoopToken | None = None
+        self._delays: set[anyio.CancelScope] = set()
+        self._stopping = False
+
+    @property
+    def caches(self) -> tuple[str, ...]:
+        """The caches that exist, in the order they were made."""
+        with self._caches_lock:
+            return tuple(self._caches)
+
+    def create_cache(self, name: str) -> None:
+        """Make a cache, empty; nothing happens if it exists. Safe from any thread."""
+        with self._caches_lock:
+            if name not in self._caches:
+                self._caches[name] = None
+                self._openapi = openapi_json(sorted(self._caches))
+
+    @property
+    def delayed_requests(self) -> int:
+        """How many requests a fault rule's `delay` holds back now; safe from any thread."""
+        return len(self._delays)
 
     def close(self) -> None:
-        """Answer every held poll at once; call on the server's event loop."""
+        """Answer every held poll and delayed request at once; call on the event loop."""
         self._connections.stopping = True
+        self._stopping = True
         self.topics.close()
+        for delay in [*self._delays]:
+            delay.cancel()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -149,7 +174,6 @@ class LocalMomentoApp:
         async with self._disconnects.serving():
             while (message := await receive())["type"] != "lifespan.shutdown":
                 if message["type"] == "lifespan.startup":
-                    self.event_loop_token = anyio.lowlevel.current_token()
                     self._connections.started()
                     await send({"type": "lifespan.startup.complete"})
             self.close()
@@ -158,12 +182,14 @@ class LocalMomentoApp:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def _handle(self, scope: Scope, receive: Receive) -> Response:
+        _http.check_framing(scope)
         method = scope["method"]
-        if scope["path"] == OPENAPI_PATH and method == "GET":
+        raw_path = _http.origin_path(scope.get("raw_path") or scope["path"].encode())
+        segments = _http.path_segments(raw_path)
+        if segments == _OPENAPI_SEGMENTS and method == "GET":
             return Response(200, self._openapi, (JSON_TYPE,))
         topic: str | None
         allowed: tuple[str, ...]
-        segments = _http.path_segments(scope.get("raw_path") or scope["path"].encode())
         match segments:
             case ["cache", cache] if cache:
                 topic = None
@@ -182,9 +208,10 @@ class LocalMomentoApp:
             # Only a request with a valid token may arm a rule for everyone.
             identity = self._handlers.authenticate(scope, query)
             self._arm(rule)
-        fault = self._faults.take(method, cache, topic)
+        key = _item_key(query) if topic is None else None
+        fault = self._faults.take(method, cache, topic, key)
         if fault is not None and fault.status is not None:
-            await anyio.sleep(fault.delay)
+            await self._delay(fault.delay, receive)
             return _fault_answer(fault)
         if identity is None:
             identity = self._handlers.authenticate(scope, query)
@@ -192,9 +219,27 @@ class LocalMomentoApp:
             Request(method, cache, topic, query, identity), scope, receive
         )
         if fault is not None:  # the work is done; the answer comes late, or never
-            await anyio.sleep(fault.delay)
+            await self._delay(fault.delay, receive)
             response = replace(response, disconnect=fault.disconnect)
         return response
+
+    async def _delay(self, seconds: float, receive: Receive) -> None:
+        """Hold a request back for a fault rule: `seconds`, or until the server stops.
+
+        Raises:
+            ClientGoneError: The client went away meanwhile: there is no one to answer.
+        """
+        if not seconds or self._stopping:
+            return
+        stop = anyio.CancelScope()
+        self._delays.add(stop)
+        try:
+            with self._disconnects.cancel_on_disconnect(receive) as gone, stop:
+                await anyio.sleep(seconds)
+        finally:
+            self._delays.discard(stop)
+        if gone.cancelled_caught:
+            raise ClientGoneError
 
     def _arm(self, rule: str) -> None:
         name = FAULT_HEADER.decode()
@@ -216,6 +261,14 @@ class LocalMomentoApp:
         if not self._connections.abort(scope.get("client")):
             raise RuntimeError("this connection cannot be dropped")
         await anyio.lowlevel.checkpoint()  # let the server notice the loss before the app returns
+
+
+def _item_key(query: dict[str, str]) -> bytes | None:
+    """The item's key, for fault rules to match on; None when it is unreadable."""
+    try:
+        return _http.key(query)
+    except RejectError:  # the handler answers 400 for it, unless a rule answers first
+        return None
 
 
 def _fault_answer(fault: Fault) -> Response:

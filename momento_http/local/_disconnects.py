@@ -61,8 +61,12 @@ class Disconnects:
                 group.cancel_scope.cancel()
 
     @contextmanager
-    def cancel_on_disconnect(self, receive: Receive) -> Iterator[None]:
+    def cancel_on_disconnect(self, receive: Receive) -> Iterator[anyio.CancelScope]:
         """Cancel the block if the client disconnects before it is left.
+
+        Yields:
+            The scope cancelled when the client goes: its `cancelled_caught` tells, after
+            the block, whether the client went.
 
         Raises:
             RuntimeError: The server is not serving (its lifespan has not started).
@@ -75,6 +79,6 @@ class Disconnects:
         group.start_soon(watch.run, receive)
         with scope:
             try:
-                yield
+                yield scope
             finally:
                 watch.over = True

@@ -8,12 +8,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from momento_http.local._faults import Fault
+from momento_http.local._faults import Fault, RequestKind, key_bytes, request_kind
 
 __all__ = ["FaultInjector", "FaultLimitError"]
 
-_Slot = tuple[str | None, str | None, str | None]
-"""What a rule matches on: (method, cache, topic), None standing for any."""
+_Slot = tuple[str | None, str | None, str | None, bytes | None, RequestKind | None]
+"""What a rule matches on: (method, cache, topic, key, request), None standing for any."""
 
 
 class FaultLimitError(ValueError):
@@ -26,10 +26,26 @@ class _Armed:
     remaining: int | None
 
 
-def _slots(method: str, cache: str, topic: str | None) -> list[_Slot]:
-    """The slots of every rule that could match this request: at most eight."""
+def _slot(fault: Fault) -> _Slot:
+    return (fault.method, fault.cache, fault.topic, key_bytes(fault.key), fault.request)
+
+
+def _slots(method: str, cache: str, topic: str | None, key: bytes | None) -> list[_Slot]:
+    """The slots of every rule that could match this request: at most sixteen.
+
+    A request names a topic (a poll or a publish) or a key (an item's), never both.
+    """
+    kind = request_kind(method, topic)
     topics = (topic, None) if topic is not None else (None,)
-    return [(m, c, t) for m in (method, None) for c in (cache, None) for t in topics]
+    keys = (key, None) if key is not None else (None,)
+    return [
+        (m, c, t, k, r)
+        for m in (method, None)
+        for c in (cache, None)
+        for t in topics
+        for k in keys
+        for r in (kind, None)
+    ]
 
 
 def _numbered(group: dict[int, _Armed]) -> Iterator[tuple[int, dict[int, _Armed]]]:
@@ -41,9 +57,9 @@ def _numbered(group: dict[int, _Armed]) -> Iterator[tuple[int, dict[int, _Armed]
 class FaultInjector:
     """Rules added from any thread, taken by the server as requests arrive.
 
-    Rules are kept by what they match (method, cache, topic), so a request looks at
-    the few groups that could match it rather than at every armed rule; within and
-    across groups, rules are tried in the order they were added.
+    Rules are kept by what they match (method, cache, topic, key, request), so a request
+    looks at the few groups that could match it rather than at every armed rule; within
+    and across groups, rules are tried in the order they were added.
 
     Args:
         seed: Seeds the draws of rules with a probability, for repeatable runs.
@@ -75,8 +91,7 @@ class FaultInjector:
                     f"{self._armed} fault rules are armed, the most this server keeps: "
                     "let some run out or clear them first"
                 )
-            slot = (fault.method, fault.cache, fault.topic)
-            self._by_slot.setdefault(slot, {})[self._added] = _Armed(fault, fault.count)
+            self._by_slot.setdefault(_slot(fault), {})[self._added] = _Armed(fault, fault.count)
             self._added += 1
             self._armed += 1
 
@@ -87,12 +102,22 @@ class FaultInjector:
             self._armed = 0
             self.hits.clear()
 
-    def take(self, method: str, cache: str, topic: str | None) -> Fault | None:
-        """The first armed rule that hits this request, spending one of its uses."""
+    def take(
+        self, method: str, cache: str, topic: str | None, key: bytes | None = None
+    ) -> Fault | None:
+        """The first armed rule that hits this request, spending one of its uses.
+
+        Args:
+            method: The request's method.
+            cache: The cache it names.
+            topic: The topic it names; None for an item's request.
+            key: The item's key; None for a topic's request, or an unreadable key.
+        """
         if not self._armed:  # the usual case: no lock, no work
             return None
         with self._lock:
-            groups = [g for s in _slots(method, cache, topic) if (g := self._by_slot.get(s))]
+            slots = _slots(method, cache, topic, key)
+            groups = [g for s in slots if (g := self._by_slot.get(s))]
             if not groups:
                 return None
             hit: tuple[dict[int, _Armed], int, _Armed] | None = None
@@ -116,7 +141,7 @@ class FaultInjector:
             return armed.fault
 
     def _disarm(self, fault: Fault, number: int) -> None:
-        slot = (fault.method, fault.cache, fault.topic)
+        slot = _slot(fault)
         group = self._by_slot[slot]
         del group[number]
         if not group:

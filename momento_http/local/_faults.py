@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeGuard
 
-__all__ = ["MAX_DELAY_SECONDS", "MAX_RETRY_AFTER_SECONDS", "Disconnect", "Fault"]
+__all__ = [
+    "MAX_DELAY_SECONDS",
+    "MAX_RETRY_AFTER_SECONDS",
+    "Disconnect",
+    "Fault",
+    "RequestKind",
+    "key_bytes",
+    "request_kind",
+]
 
 Disconnect = Literal["before_response", "mid_body"]
+
+RequestKind = Literal["item", "poll", "publish"]
+"""What a request does: an item's get, set or delete; a topic's poll; or a publish."""
 
 MAX_DELAY_SECONDS = 300.0
 """The longest `delay` a rule may ask for: past any client's timeout, short of a hang."""
@@ -24,6 +35,24 @@ MAX_RETRY_AFTER_SECONDS = 86_400.0
 
 _METHODS = frozenset({"GET", "PUT", "DELETE", "POST"})
 _DISCONNECTS = ("before_response", "mid_body")
+_KIND_METHODS: dict[str, frozenset[str]] = {
+    "item": frozenset({"GET", "PUT", "DELETE"}),
+    "poll": frozenset({"GET"}),
+    "publish": frozenset({"POST"}),
+}
+_KIND_NAMES = {"item": "an item request", "poll": "a poll", "publish": "a publish"}
+
+
+def request_kind(method: str, topic: str | None) -> RequestKind:
+    """What a request of this method, naming this topic (None for an item), does."""
+    if topic is None:
+        return "item"
+    return "publish" if method == "POST" else "poll"
+
+
+def key_bytes(key: str | bytes | None) -> bytes | None:
+    """A rule's key as requests carry it: text as UTF-8."""
+    return key.encode() if isinstance(key, str) else key
 
 
 def _is_number(value: object) -> TypeGuard[float]:
@@ -38,9 +67,28 @@ def _check_seconds(name: str, value: object, high: float) -> None:
         )
 
 
-def _check_name(name: str, value: object) -> None:
-    if value is not None and not (isinstance(value, str) and value):
-        raise ValueError(f"{name} must be a non-empty string or null, not {value!r:.40}")
+def _is_unicode(text: str) -> bool:
+    """Whether the text has a UTF-8 form: a lone surrogate (U+D800 alone) has none."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_name(name: str, value: object, *, binary: bool = False) -> None:
+    if value is None or (binary and isinstance(value, bytes) and value):
+        return
+    if not (isinstance(value, str) and value and _is_unicode(value)):
+        kinds = "a non-empty string of valid Unicode" + (", bytes," if binary else "")
+        raise ValueError(f"{name} must be {kinds} or null, not {value!r:.40}")
+
+
+def _is_header_value(text: object) -> bool:
+    """Printable ASCII, with no space at either end (RFC 9110 §5.5: a field value)."""
+    return (
+        isinstance(text, str) and text.isascii() and text.isprintable() and text == text.strip(" ")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +113,10 @@ class Fault:
         method: Match only this HTTP method (any when None).
         cache: Match only requests naming this cache (any when None).
         topic: Match only requests naming this topic (any when None).
+        key: Match only item requests naming this key (any when None): text (as UTF-8)
+            or bytes.
+        request: Match only this kind of request (any when None): `"item"` (an item's
+            get, set or delete), `"poll"` (a topic's poll) or `"publish"`.
         count: How many requests the rule applies to before it is spent (a whole number,
             1 or more); None for all.
         probability: The chance that a matching request is hit, above 0 and at most 1; a
@@ -85,6 +137,8 @@ class Fault:
     topic: str | None = None
     count: int | None = 1
     probability: float = 1.0
+    key: str | bytes | None = field(default=None, kw_only=True)
+    request: RequestKind | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         self._check_answer()
@@ -100,13 +154,13 @@ class Fault:
             isinstance(status, int) and not isinstance(status, bool) and 200 <= status <= 599  # noqa: PLR2004
         ):
             raise ValueError(f"status must be a whole number from 200 to 599, not {status!r:.40}")
-        if not isinstance(self.message, str | bytes):
-            raise ValueError(f"message must be a string, not {self.message!r:.40}")  # noqa: TRY004
-        content_type = self.content_type
-        if not (
-            isinstance(content_type, str) and content_type.isascii() and content_type.isprintable()
-        ):
-            raise ValueError("content_type must be printable ASCII")
+        message = self.message
+        if not isinstance(message, str | bytes):
+            raise ValueError(f"message must be a string, not {message!r:.40}")  # noqa: TRY004
+        if isinstance(message, str) and not _is_unicode(message):
+            raise ValueError("message must be valid Unicode: it holds a lone surrogate")
+        if not _is_header_value(self.content_type):
+            raise ValueError("content_type must be printable ASCII, with no space at either end")
         if self.retry_after is not None:
             _check_seconds("retry_after", self.retry_after, MAX_RETRY_AFTER_SECONDS)
         if self.disconnect is not None and self.disconnect not in _DISCONNECTS:
@@ -121,6 +175,8 @@ class Fault:
             object.__setattr__(self, "method", method)
         _check_name("cache", self.cache)
         _check_name("topic", self.topic)
+        _check_name("key", self.key, binary=True)
+        self._check_request()
         count = self.count
         if count is not None and not (
             isinstance(count, int) and not isinstance(count, bool) and count >= 1
@@ -134,6 +190,23 @@ class Fault:
             raise ValueError(
                 f"probability must be a number above 0 and at most 1, not {probability!r:.40}"
             )
+
+    def _check_request(self) -> None:
+        """The request kind, and that no two fields rule each other out."""
+        request = self.request
+        if request is not None and not (isinstance(request, str) and request in _KIND_METHODS):
+            raise ValueError("request must be 'item', 'poll', 'publish' or null")
+        if self.key is not None and self.topic is not None:
+            raise ValueError("key names an item, topic a topic: a rule names one or the other")
+        kind = self.request or ("item" if self.key is not None else None)
+        if kind is None:
+            return
+        if self.key is not None and kind != "item":
+            raise ValueError(f"key names an item: it never matches {_KIND_NAMES[kind]}")
+        if self.topic is not None and kind == "item":
+            raise ValueError("topic names a topic: it never matches an item request")
+        if self.method is not None and self.method not in _KIND_METHODS[kind]:
+            raise ValueError(f"method {self.method} never matches {_KIND_NAMES[kind]}")
 
     @classmethod
     def from_json(cls, text: str) -> Fault:
@@ -160,12 +233,14 @@ class Fault:
         """The response body as bytes."""
         return self.message.encode() if isinstance(self.message, str) else self.message
 
-    def matches(self, method: str, cache: str, topic: str | None) -> bool:
-        """Whether a request falls under this rule."""
+    def matches(self, method: str, cache: str, topic: str | None, key: bytes | None = None) -> bool:
+        """Whether a request falls under this rule: an item's (`topic` None) or a topic's."""
         return (
             self.method in (None, method)
             and self.cache in (None, cache)
             and self.topic in (None, topic)
+            and key_bytes(self.key) in (None, key)
+            and self.request in (None, request_kind(method, topic))
         )
 
     @property

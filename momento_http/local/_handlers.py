@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import anyio.lowlevel
@@ -44,7 +44,7 @@ class Handlers:
     """Authenticates requests and serves them from the stores.
 
     Args:
-        caches: The caches that exist.
+        caches: The caches that exist, kept as given: caches added to it later count.
         settings: The limits to enforce and how topics behave.
         authority: Checks tokens.
         items: The cache items.
@@ -55,7 +55,7 @@ class Handlers:
 
     def __init__(
         self,
-        caches: Iterable[str],
+        caches: Collection[str],
         settings: Settings,
         *,
         authority: TokenAuthority,
@@ -64,7 +64,7 @@ class Handlers:
         clock: Callable[[], float],
         disconnects: Disconnects,
     ) -> None:
-        self._caches = frozenset(caches)
+        self._caches = caches
         self._settings = settings
         self._authority = authority
         self._items = items

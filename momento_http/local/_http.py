@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,10 +22,12 @@ __all__ = [
     "Response",
     "Scope",
     "Send",
+    "check_framing",
     "declared_length",
     "header",
     "key",
     "non_negative_int",
+    "origin_path",
     "path_segments",
     "query",
     "read_body",
@@ -68,6 +71,40 @@ class RejectError(Exception):
 
 class ClientGoneError(Exception):
     """The client disconnected before its answer was ready: there is no one to answer."""
+
+
+# An absolute-form target's scheme and authority: `http://127.0.0.1:8080` (RFC 3986 §3).
+_SCHEME_AND_AUTHORITY = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
+
+
+def origin_path(raw_path: bytes) -> bytes:
+    """The path of a request target, whether in origin form or in absolute form.
+
+    A client talking to a proxy sends `GET http://host:port/cache/c?key=k`; a server
+    must take such a target too (RFC 9112 §3.2.2), and it names this server whatever
+    its authority says, as the Host header would.
+    """
+    found = _SCHEME_AND_AUTHORITY.match(raw_path)
+    if found is None:
+        return raw_path
+    return raw_path[found.end() :] or b"/"
+
+
+def check_framing(scope: Scope) -> None:
+    """Refuse a request framed both by `Content-Length` and by `Transfer-Encoding`.
+
+    Two framings may mean two different requests to two different readers (request
+    smuggling). RFC 9112 §6.1 lets a server refuse such a request, and requires it to
+    close the connection after answering, whatever it does.
+
+    Raises:
+        RejectError: 400, closing the connection.
+    """
+    names = {name for name, _ in scope["headers"]}
+    if b"content-length" in names and b"transfer-encoding" in names:
+        raise RejectError(
+            400, "a request must not carry both Content-Length and Transfer-Encoding", close=True
+        )
 
 
 def path_segments(raw_path: bytes) -> list[str]:

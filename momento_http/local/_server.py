@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from types import TracebackType
 
 import anyio
-import anyio.from_thread
 import anyio.to_thread
-import uvicorn
 
 from momento_http.local._app import LocalMomentoApp
 from momento_http.local._auth import ALL_PERMISSIONS, Permission, TokenAuthority
@@ -20,12 +16,10 @@ from momento_http.local._connections import ConnectionGuard, default_max_connect
 from momento_http.local._fault_injector import FaultInjector
 from momento_http.local._faults import Fault
 from momento_http.local._held_polls import WAIT_STEP, HeldPollsWait
+from momento_http.local._serving import Serving
 from momento_http.local._settings import DEFAULT_CACHE, Settings
-from momento_http.local._uvicorn import listen, uvicorn_server
 
 __all__ = ["LocalServer"]
-
-_START_TIMEOUT = 10.0
 
 
 class LocalServer:
@@ -62,13 +56,11 @@ class LocalServer:
     ) -> None:
         if isinstance(caches, str):
             raise TypeError("caches must be a sequence of names, not one str")
-        self._caches = tuple(caches)
-        if not self._caches or not all(isinstance(c, str) and c for c in self._caches):
+        caches = tuple(caches)
+        if not caches or not all(isinstance(c, str) and c for c in caches):
             raise ValueError("caches must be one or more non-empty names")
         if token is not None and not token:
             raise ValueError("token must not be empty")
-        self._host = host
-        self._port = port
         self._clock = clock
         settings = settings or Settings()
         self._authority = TokenAuthority([token] if token is not None else [])
@@ -80,7 +72,7 @@ class LocalServer:
             head_timeout=settings.request_timeout_seconds,
         )
         self._app = LocalMomentoApp(
-            self._caches,
+            caches,
             settings,
             authority=self._authority,
             faults=self._faults,
@@ -88,14 +80,25 @@ class LocalServer:
             connections=self._connections,
         )
         self._api_key = token if token is not None else self.mint_api_key()
-        self._uvicorn: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._base_url: str | None = None
+        self._serving = Serving(self._app, self._connections, host, port)
 
     @property
     def caches(self) -> tuple[str, ...]:
-        """The caches that exist."""
-        return self._caches
+        """The caches that exist: those it was made with, then those made by `create_cache`."""
+        return self._app.caches
+
+    def create_cache(self, name: str) -> None:
+        """Make a cache, empty, while the server runs or before; nothing happens if it exists.
+
+        Momento makes caches through its control plane, not the HTTP API: this is the
+        local server's stand-in, for a test that wants a cache of its own.
+
+        Raises:
+            ValueError: The name is not a non-empty string.
+        """
+        if not (isinstance(name, str) and name):
+            raise ValueError(f"a cache name must be a non-empty string, not {name!r:.40}")
+        self._app.create_cache(name)
 
     @property
     def base_url(self) -> str:
@@ -104,9 +107,10 @@ class LocalServer:
         Raises:
             RuntimeError: The server is not listening.
         """
-        if self._base_url is None:
+        base_url = self._serving.base_url
+        if base_url is None:
             raise RuntimeError("the local server is not running")
-        return self._base_url
+        return base_url
 
     @property
     def api_key(self) -> str:
@@ -114,7 +118,7 @@ class LocalServer:
         return self._api_key
 
     def __repr__(self) -> str:
-        return f"LocalServer(base_url={self._base_url!r}, caches={self._caches!r})"
+        return f"LocalServer(base_url={self._serving.base_url!r}, caches={self.caches!r})"
 
     def mint_api_key(
         self,
@@ -157,6 +161,15 @@ class LocalServer:
     def fault_hits(self) -> dict[str, int]:
         """How many requests each kind of fault has hit, such as `{"status 503": 12}`."""
         return dict(self._faults.hits)
+
+    @property
+    def delayed_requests(self) -> int:
+        """How many requests a fault rule's `delay` holds back now.
+
+        A request stops counting when its delay is over, as soon as its client goes away
+        (the request then ends, unanswered), or when the server stops (it is answered).
+        """
+        return self._app.delayed_requests
 
     def held_polls(self, cache: str, topic: str) -> int:
         """How many polls of the topic the server holds now, waiting for a message.
@@ -216,14 +229,9 @@ class LocalServer:
             time.sleep(WAIT_STEP)
 
     def _wait_for(self, cache: str, topic: str, count: int, timeout: float) -> HeldPollsWait:
-        if self._uvicorn is None:
+        if not self._serving.in_background:
             raise RuntimeError("the local server is not running")
         return HeldPollsWait(lambda: self.held_polls(cache, topic), cache, topic, count, timeout)
-
-    def _bind(self) -> tuple[uvicorn.Server, socket.socket]:
-        """Listen on the socket and make the uvicorn server that will serve it."""
-        sock, self._base_url = listen(self._host, self._port)
-        return uvicorn_server(self._app, self._connections), sock
 
     def serve_forever(self, on_listening: Callable[[], None] | None = None) -> None:
         """Serve in this thread until interrupted (Ctrl-C); what the command line runs.
@@ -231,46 +239,15 @@ class LocalServer:
         Args:
             on_listening: Called once the socket listens, when `base_url` is known.
         """
-        server, sock = self._bind()
-        try:
-            if on_listening is not None:
-                on_listening()
-            server.run(sockets=[sock])
-        finally:
-            sock.close()
-            self._base_url = None
+        self._serving.serve_forever(on_listening)
 
     def start(self) -> None:
         """Start serving in a background thread; returns once connections are accepted."""
-        if self._thread is not None:
-            raise RuntimeError("the local server is already started")
-        server, sock = self._bind()
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="momento-local", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                sock.close()
-                self._base_url = None
-                raise RuntimeError("the local server failed to start")
-            time.sleep(0.005)
-        self._uvicorn, self._thread = server, thread
+        self._serving.start()
 
     def stop(self) -> None:
-        """Stop serving: held polls are answered at once, then the thread ends."""
-        server, thread = self._uvicorn, self._thread
-        if server is None or thread is None:
-            return
-        self._uvicorn = self._thread = None
-        token = self._app.event_loop_token
-        if token is not None and thread.is_alive():
-            anyio.from_thread.run_sync(self._app.close, token=token)
-        server.should_exit = True
-        thread.join()
-        self._base_url = None
+        """Stop serving; held polls and delayed requests are answered at once."""
+        self._serving.stop()
 
     def __enter__(self) -> LocalServer:
         self.start()

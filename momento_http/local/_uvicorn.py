@@ -27,6 +27,23 @@ def listen(host: str, port: int) -> tuple[socket.socket, str]:
     return sock, f"http://{shown_host}:{bound_port}"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the app first when it shuts down.
+
+    uvicorn waits for requests under way to end (for at most its graceful-shutdown time,
+    then cancels them with a logged error); the app answers held polls and delayed
+    requests at once, so that none is left to wait for.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: LocalMomentoApp) -> None:
+        super().__init__(config)
+        self._app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._app.close()
+        await super().shutdown(sockets)
+
+
 def uvicorn_server(app: LocalMomentoApp, connections: ConnectionGuard) -> uvicorn.Server:
     """A uvicorn server for the app, every connection under the guard."""
     config = uvicorn.Config(
@@ -42,4 +59,4 @@ def uvicorn_server(app: LocalMomentoApp, connections: ConnectionGuard) -> uvicor
         access_log=False,
         timeout_graceful_shutdown=2,
     )
-    return uvicorn.Server(config)
+    return _Server(config, app)
