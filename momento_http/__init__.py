@@ -1,5 +1,7 @@
 """momento_http: an asyncio SDK for the Momento HTTP API, and a local Momento HTTP server."""
 
+from importlib.metadata import version as _installed_version
+
 from momento_http._client import MomentoClient
 from momento_http._config import (
     CLIENT_DEFAULT,
@@ -60,3 +62,6 @@ __all__ = [
     "TopicItem",
     "UseClientDefault",
 ]
+
+# pyproject.toml's `version` is the one source; this is what pip installed from it.
+__version__: str = _installed_version("momento-http")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.metadata import version
 from typing import Final
 from urllib.parse import quote
 
@@ -12,7 +13,7 @@ from momento_http._transport import REQUEST_STATE, OneChunk, RequestState
 
 __all__ = ["USER_AGENT", "RequestFactory"]
 
-USER_AGENT: Final = "momento-http-python/0.1.0"
+USER_AGENT: Final = f"momento-http-python/{version('momento-http')}"
 _BODY_METHODS: Final = frozenset({"PUT", "POST"})
 _KEPT_URLS: Final = 1024
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from momento_http import __version__
+
 __all__ = ["PROG", "build_parser"]
 
 PROG = "momento-http"
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_connection_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     connection = [_connection_options()]
