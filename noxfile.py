@@ -111,3 +111,67 @@ def quickstart(session: nox.Session) -> None:
     """Run the quickstart: on Momento with MOMENTO_API_KEY, else on a local server."""
     session.install(".[local]")
     session.run("python", "examples/quickstart.py")
+
+
+@nox.session(python="3.11")
+def build(session: nox.Session) -> None:
+    """Build the sdist and the wheel into dist/, check them, and install the wheel afresh.
+
+    twine checks both files' metadata (the README must render); the wheel must carry
+    `py.typed` and the version and extras pyproject.toml gives; then it is installed with its
+    `local` extra into an empty virtual environment, imported there and its command run. Not
+    among the default sessions.
+    """
+    import email.parser  # noqa: PLC0415 - only this session reads a wheel's METADATA
+    import shutil  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    session.install(*nox.project.dependency_groups(PYPROJECT, "build"))
+    dist = Path("dist")
+    for old in dist.glob("momento_http-*"):  # our own earlier builds only
+        old.unlink()
+    # The wheel is built from the sdist, so a file the sdist leaves out fails here.
+    session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(dist), ".")
+    version = PYPROJECT["project"]["version"]
+    wheel = dist / f"momento_http-{version}-py3-none-any.whl"
+    session.run(
+        "twine", "check", "--strict", str(wheel), str(dist / f"momento_http-{version}.tar.gz")
+    )
+
+    with zipfile.ZipFile(wheel) as files:
+        names = set(files.namelist())
+        metadata = email.parser.Parser().parsestr(
+            files.read(f"momento_http-{version}.dist-info/METADATA").decode()
+        )
+    expected = {
+        "Name": "momento-http",
+        "Version": version,
+        "Requires-Python": PYPROJECT["project"]["requires-python"],
+        "License-Expression": PYPROJECT["project"]["license"],
+    }
+    wrong = {
+        field: metadata[field] for field, value in expected.items() if metadata[field] != value
+    }
+    if wrong or "local" not in metadata.get_all("Provides-Extra", []):
+        session.error(f"wheel METADATA: wrong {wrong}, extras {metadata.get_all('Provides-Extra')}")
+    if "momento_http/py.typed" not in names:
+        session.error("the wheel has no momento_http/py.typed")
+
+    clean = Path(session.create_tmp()) / "clean"
+    shutil.rmtree(clean, ignore_errors=True)
+    session.run("uv", "venv", "--quiet", "--python", str(Path(session.bin) / "python"), str(clean))
+    python = clean / ("Scripts" if os.name == "nt" else "bin") / "python"
+    session.run("uv", "pip", "install", "--quiet", "--python", str(python), f"{wheel}[local]")
+    # -I: no current directory on sys.path, so the clone's own momento_http cannot be imported.
+    check = (
+        "import momento_http, momento_http.local; "
+        f"assert momento_http.__version__ == {version!r}, momento_http.__version__; "
+        f"assert momento_http.__file__.startswith({str(clean.resolve())!r}), momento_http.__file__"
+    )
+    session.run(str(python), "-I", "-c", check, external=True)
+    printed = session.run(
+        str(python), "-I", "-m", "momento_http", "--version", external=True, silent=True
+    )
+    if printed != f"momento-http {version}\n":
+        session.error(f"momento-http --version printed {printed!r}")
+    session.log(f"built {wheel} and its sdist; the wheel installs and runs in a clean environment")
