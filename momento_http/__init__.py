@@ -64,4 +64,4 @@ __all__ = [
 ]
 
 # pyproject.toml's `version` is the one source; this is what pip installed from it.
-__version__: str = _installed_version("momento-http")
+__version__ = _installed_version("momento-http")
