@@ -196,7 +196,7 @@ async def test_errors_of_the_first_poll_come_from_the_iterator_not_the_block(
         await anyio.sleep(0.05)  # the block runs on: the failure did not cancel it
         with pytest.raises(ServerError, match="down"):
             await take(subscription, 1)
-    assert subscription.stats == SubscriptionStats(5, 5, 4, "ServerError")
+    assert subscription.stats == SubscriptionStats(5, 5, 4, "ServerError", 5)
 
 
 async def test_an_error_in_the_block_leaves_it_as_it_is(client: MomentoClient, topic: str) -> None:
