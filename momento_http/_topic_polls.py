@@ -125,6 +125,11 @@ class TopicPolls:
         """The counts of polls, failures and resumes so far."""
         return self._counters.snapshot()
 
+    @property
+    def client_closed(self) -> bool:
+        """Whether the client the polls go through was closed: polls fail from then on."""
+        return self._sender.closed
+
     def watch(self, *, written: Callable[[], None], unanswered: Callable[[], None]) -> None:
         """Be told as each poll is written, and of each whose answer may have been lost.
 
@@ -237,8 +242,9 @@ class Subscriptions:
         self._sender = sender
         self._config = config
         # Weak: a subscription iterated without `async with` and dropped is garbage, and
-        # its finalizer closes its connection.
-        self._open: weakref.WeakSet[Subscription] = weakref.WeakSet()
+        # its finalizer closes its connection. Keys of a dict, not a `WeakSet`: they keep
+        # the order they were opened in, which `end_all` ends them in, the same each run.
+        self._open: weakref.WeakKeyDictionary[Subscription, None] = weakref.WeakKeyDictionary()
 
     def open(
         self,
@@ -269,12 +275,15 @@ class Subscriptions:
             sequence_number=sequence_position(sequence_number, "sequence_number"),
             sequence_page=sequence_position(sequence_page, "sequence_page") or None,
             heartbeats=bool(heartbeats),
-            on_end=self._open.discard,
+            on_end=self._forget,
         )
-        self._open.add(subscription)
+        self._open[subscription] = None
         return subscription
 
+    def _forget(self, subscription: Subscription) -> None:
+        self._open.pop(subscription, None)
+
     async def end_all(self) -> None:
-        """End every open subscription: their iterators raise `ClientClosedError`."""
+        """End every open subscription, oldest first: its iteration ends, no error raised."""
         for subscription in list(self._open):
-            await subscription._end(by_client=True)
+            await subscription._end()

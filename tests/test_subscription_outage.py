@@ -1,15 +1,20 @@
-"""An outage ridden out: no limit by default, logged as it grows, capped backoff."""
+"""An outage ridden out: no limit by default, logged as it grows, a closed client ends it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import anyio
 import anyio.lowlevel
+import httpx
 import pytest
 from conftest import CACHE, unique
 from test_subscription import take
@@ -17,16 +22,20 @@ from test_subscription import take
 from momento_http import (
     AuthenticationError,
     CacheNotFoundError,
+    ClientClosedError,
     MomentoClient,
+    MomentoError,
     PermissionDeniedError,
     RetryPolicy,
     ServerError,
+    Subscription,
     SubscriptionStats,
     TopicItem,
 )
 from momento_http._outage import warns_at
 from momento_http.local import Fault, LocalServer, Settings, TopicPermission, TopicRole
 
+TOPICS_PAGE = Path(__file__).parent.parent / "docs" / "topics.md"
 OUTAGE = 50  # failed polls in a row: past the old limit of 10 several times over
 MAX_DELAY = RetryPolicy().max_delay
 
@@ -49,6 +58,13 @@ class Sleeps:
 @pytest.fixture
 def topic() -> str:
     return unique("outage")
+
+
+@pytest.fixture
+def own_server() -> Iterator[LocalServer]:
+    """A server of the test's own: the docs' examples use the topic "orders"."""
+    with LocalServer([CACHE], settings=Settings(poll_hold_seconds=30)) as running:
+        yield running
 
 
 def momento_records(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
@@ -214,3 +230,159 @@ async def test_a_failure_no_retry_can_fix_ends_it_at_once(
             await take(subscription, 1)
     assert sleeps.delays == []
     assert subscription.stats == SubscriptionStats(1, 1, 0, error_type.__name__, 1)
+
+
+# --- a closed client ends it, and the loops the docs show -----------------------------
+
+
+async def test_a_poll_sent_as_the_client_closes_ends_the_iteration(
+    own_server: LocalServer,
+) -> None:
+    # The client ends its subscriptions one by one, in the order they were opened: the
+    # idle ones first. While it closes their connections, the busy one's next poll is
+    # sent, and fails as the client is closed: that ends its iteration as the client would.
+    closing, quiet = anyio.Event(), anyio.Event()
+
+    async def held_until_closing(seconds: float) -> None:  # the wait after a quiet answer
+        del seconds
+        quiet.set()
+        await closing.wait()
+
+    retry = RetryPolicy(sleep=held_until_closing)
+    client = MomentoClient(own_server.api_key, base_url=own_server.base_url, retry=retry)
+    nothing = Fault(200, message='{"items": []}', content_type="application/json")
+    own_server.inject_fault(replace(nothing, method="GET", topic="busy", count=None))
+    events: list[object] = []
+
+    async def read(subscription: Subscription) -> None:
+        events.extend([event async for event in subscription])
+
+    async with client, contextlib.AsyncExitStack() as stack:
+        await client.publish(CACHE, "idle", "kept")
+        idle = [
+            await stack.enter_async_context(client.subscribe(CACHE, "idle", sequence_number=1))
+            for _ in range(5)  # each yields as its connection closes: time for the busy one
+        ]
+        busy = await stack.enter_async_context(client.subscribe(CACHE, "busy", sequence_number=1))
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(read, busy)
+                await quiet.wait()
+                closing.set()
+                await client.aclose()
+    assert events == []
+    assert all(subscription.closed for subscription in [*idle, busy])
+
+
+async def test_a_closed_http_client_of_yours_is_an_error_not_an_end(server: LocalServer) -> None:
+    async with httpx.AsyncClient() as http:
+        pass
+    async with (
+        MomentoClient(server.api_key, base_url=server.base_url, http_client=http) as client,
+        client.subscribe(CACHE, unique("orphan")) as subscription,
+    ):
+        with pytest.raises(ClientClosedError, match="http_client"):
+            await take(subscription, 1)
+
+
+Consumer = Callable[[MomentoClient], Coroutine[Any, Any, None]]
+
+
+def documented(name: str, **names: object) -> Consumer:
+    """The function `name` as docs/topics.md shows it, with `names` among its globals."""
+    for block in re.findall(r"```python\n(.*?)```", TOPICS_PAGE.read_text(), re.DOTALL):
+        if f"async def {name}(" in block:
+            scope: dict[str, Any] = {
+                "anyio": anyio,
+                "CACHE": CACHE,
+                "ClientClosedError": ClientClosedError,
+                "log": logging.getLogger("consumer"),
+                "MomentoClient": MomentoClient,
+                "MomentoError": MomentoError,
+                **names,
+            }
+            exec(compile(block, str(TOPICS_PAGE), "exec"), scope)  # the docs' own code
+            function: Consumer = scope[name]
+            return function
+    raise AssertionError(f"docs/topics.md shows no `async def {name}`")
+
+
+async def test_closing_the_client_mid_outage_ends_the_documented_consumer(
+    own_server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    handled: list[object] = []
+    riding_it_out = anyio.Event()
+
+    async def outage_goes_on() -> None:
+        riding_it_out.set()
+        await anyio.sleep_forever()  # until the client's closing cancels it
+
+    retry = RetryPolicy(sleep=Sleeps(on={5: outage_goes_on}))
+    client = MomentoClient(own_server.api_key, base_url=own_server.base_url, retry=retry)
+
+    async def handle(event: object) -> None:
+        handled.append(event)
+        own_server.inject_fault(Fault(503, method="GET", topic="orders", count=None))
+        await client.get("no-such-cache", "k")  # a call of its own fails: the loop goes on
+
+    consume = documented("consume", handle=handle)
+    async with client:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(consume, client)
+                await own_server.wait_for_subscribers(CACHE, "orders", timeout=5)
+                await client.publish(CACHE, "orders", "the only one")
+                await riding_it_out.wait()
+                await client.aclose()  # the consumer must end, cleanly, on its own
+    assert [event.value for event in handled if isinstance(event, TopicItem)] == ["the only one"]
+    assert any(r.name == "consumer" and "could not handle" in r.message for r in caplog.records)
+
+
+async def test_the_documented_loop_ends_when_the_client_closes_between_subscriptions(
+    own_server: LocalServer,
+) -> None:
+    own_server.inject_fault(Fault(503, method="GET", topic="orders", count=2))
+    retry = RetryPolicy(max_poll_failures=2, sleep=Sleeps())
+    client = MomentoClient(own_server.api_key, base_url=own_server.base_url, retry=retry)
+    waits: list[float] = []
+
+    async def wait_then_close(seconds: float) -> None:  # the loop's wait before resubscribing
+        waits.append(seconds)
+        if len(waits) > 1:
+            pytest.fail("the loop went round again after the client was closed")
+        await client.aclose()
+
+    async def handle(event: object) -> None:
+        pytest.fail(f"nothing was published, yet {event!r} came")
+
+    consume = documented(
+        "consume_until_closed", handle=handle, anyio=SimpleNamespace(sleep=wait_then_close)
+    )
+    async with client:
+        with anyio.fail_after(10):
+            await consume(client)
+    assert len(waits) == 1  # one ServerError (the limit of 2), then the closed client
+
+
+async def test_the_documented_loop_ends_when_the_client_closes_while_it_reads(
+    own_server: LocalServer,
+) -> None:
+    client = MomentoClient(own_server.api_key, base_url=own_server.base_url)
+    handled: list[object] = []
+
+    async def handle(event: object) -> None:
+        handled.append(event)
+        await client.aclose()
+
+    async def never(seconds: float) -> None:
+        pytest.fail(f"the loop saw an error and would wait {seconds} s to subscribe again")
+
+    consume = documented("consume_until_closed", handle=handle, anyio=SimpleNamespace(sleep=never))
+    async with client:
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(consume, client)
+                await own_server.wait_for_subscribers(CACHE, "orders", timeout=5)
+                await client.publish(CACHE, "orders", "last words")
+    assert [event.value for event in handled if isinstance(event, TopicItem)] == ["last words"]
