@@ -24,18 +24,18 @@ from momento_http import (
     CacheNotFoundError,
     ClientClosedError,
     MomentoClient,
-    MomentoError,
     PermissionDeniedError,
     RetryPolicy,
     ServerError,
     Subscription,
     SubscriptionStats,
+    TopicEvent,
     TopicItem,
 )
 from momento_http._outage import warns_at
 from momento_http.local import Fault, LocalServer, Settings, TopicPermission, TopicRole
 
-TOPICS_PAGE = Path(__file__).parent.parent / "docs" / "topics.md"
+EXAMPLE = Path(__file__).parent.parent / "examples" / "topic_consumer.py"
 OUTAGE = 50  # failed polls in a row: past the old limit of 10 several times over
 MAX_DELAY = RetryPolicy().max_delay
 
@@ -62,7 +62,7 @@ def topic() -> str:
 
 @pytest.fixture
 def own_server() -> Iterator[LocalServer]:
-    """A server of the test's own: the docs' examples use the topic "orders"."""
+    """A server of the test's own: the example the docs show uses the topic "orders"."""
     with LocalServer([CACHE], settings=Settings(poll_hold_seconds=30)) as running:
         yield running
 
@@ -285,33 +285,29 @@ async def test_a_closed_http_client_of_yours_is_an_error_not_an_end(server: Loca
             await take(subscription, 1)
 
 
-Consumer = Callable[[MomentoClient], Coroutine[Any, Any, None]]
+Handler = Callable[[TopicEvent], Awaitable[None]]
+Consumer = Callable[[MomentoClient, Handler], Coroutine[Any, Any, None]]
 
 
 def documented(name: str, **names: object) -> Consumer:
-    """The function `name` as docs/topics.md shows it, with `names` among its globals."""
-    for block in re.findall(r"```python\n(.*?)```", TOPICS_PAGE.read_text(), re.DOTALL):
-        if f"async def {name}(" in block:
-            scope: dict[str, Any] = {
-                "anyio": anyio,
-                "CACHE": CACHE,
-                "ClientClosedError": ClientClosedError,
-                "log": logging.getLogger("consumer"),
-                "MomentoClient": MomentoClient,
-                "MomentoError": MomentoError,
-                **names,
-            }
-            exec(compile(block, str(TOPICS_PAGE), "exec"), scope)  # the docs' own code
-            function: Consumer = scope[name]
-            return function
-    raise AssertionError(f"docs/topics.md shows no `async def {name}`")
+    """The function `name` of the example docs/topics.md shows, run as it is printed.
+
+    Args:
+        name: `consume` or `consume_until_closed`.
+        **names: Globals of the example to replace (its `anyio`, for the loop's wait).
+    """
+    scope: dict[str, Any] = {"__name__": EXAMPLE.stem}
+    exec(compile(EXAMPLE.read_text(), str(EXAMPLE), "exec"), scope)
+    scope.update({"CACHE": CACHE, **names})
+    function: Consumer = scope[name]
+    return function
 
 
 async def test_closing_the_client_mid_outage_ends_the_documented_consumer(
     own_server: LocalServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    handled: list[object] = []
+    handled: list[TopicEvent] = []
     riding_it_out = anyio.Event()
 
     async def outage_goes_on() -> None:
@@ -321,22 +317,22 @@ async def test_closing_the_client_mid_outage_ends_the_documented_consumer(
     retry = RetryPolicy(sleep=Sleeps(on={5: outage_goes_on}))
     client = MomentoClient(own_server.api_key, base_url=own_server.base_url, retry=retry)
 
-    async def handle(event: object) -> None:
+    async def handle(event: TopicEvent) -> None:
         handled.append(event)
         own_server.inject_fault(Fault(503, method="GET", topic="orders", count=None))
         await client.get("no-such-cache", "k")  # a call of its own fails: the loop goes on
 
-    consume = documented("consume", handle=handle)
+    consume = documented("consume")
     async with client:
         with anyio.fail_after(10):
             async with anyio.create_task_group() as group:
-                group.start_soon(consume, client)
+                group.start_soon(consume, client, handle)
                 await own_server.wait_for_subscribers(CACHE, "orders", timeout=5)
                 await client.publish(CACHE, "orders", "the only one")
                 await riding_it_out.wait()
                 await client.aclose()  # the consumer must end, cleanly, on its own
     assert [event.value for event in handled if isinstance(event, TopicItem)] == ["the only one"]
-    assert any(r.name == "consumer" and "could not handle" in r.message for r in caplog.records)
+    assert any(r.name == "orders" and "could not handle" in r.message for r in caplog.records)
 
 
 async def test_the_documented_loop_ends_when_the_client_closes_between_subscriptions(
@@ -353,15 +349,13 @@ async def test_the_documented_loop_ends_when_the_client_closes_between_subscript
             pytest.fail("the loop went round again after the client was closed")
         await client.aclose()
 
-    async def handle(event: object) -> None:
+    async def handle(event: TopicEvent) -> None:
         pytest.fail(f"nothing was published, yet {event!r} came")
 
-    consume = documented(
-        "consume_until_closed", handle=handle, anyio=SimpleNamespace(sleep=wait_then_close)
-    )
+    consume = documented("consume_until_closed", anyio=SimpleNamespace(sleep=wait_then_close))
     async with client:
         with anyio.fail_after(10):
-            await consume(client)
+            await consume(client, handle)
     assert len(waits) == 1  # one ServerError (the limit of 2), then the closed client
 
 
@@ -369,20 +363,20 @@ async def test_the_documented_loop_ends_when_the_client_closes_while_it_reads(
     own_server: LocalServer,
 ) -> None:
     client = MomentoClient(own_server.api_key, base_url=own_server.base_url)
-    handled: list[object] = []
+    handled: list[TopicEvent] = []
 
-    async def handle(event: object) -> None:
+    async def handle(event: TopicEvent) -> None:
         handled.append(event)
         await client.aclose()
 
     async def never(seconds: float) -> None:
         pytest.fail(f"the loop saw an error and would wait {seconds} s to subscribe again")
 
-    consume = documented("consume_until_closed", handle=handle, anyio=SimpleNamespace(sleep=never))
+    consume = documented("consume_until_closed", anyio=SimpleNamespace(sleep=never))
     async with client:
         with anyio.fail_after(10):
             async with anyio.create_task_group() as group:
-                group.start_soon(consume, client)
+                group.start_soon(consume, client, handle)
                 await own_server.wait_for_subscribers(CACHE, "orders", timeout=5)
                 await client.publish(CACHE, "orders", "last words")
     assert [event.value for event in handled if isinstance(event, TopicItem)] == ["last words"]
