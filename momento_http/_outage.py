@@ -8,7 +8,6 @@ from typing import Final
 
 from momento_http._errors import MomentoError
 from momento_http._logs import LOGGER
-from momento_http._transport import current_time
 
 __all__ = ["WARN_AFTER", "OutageLog", "warns_at"]
 
@@ -55,15 +54,23 @@ class OutageLog:
         limit: `max_poll_failures`: None when the subscription retries for as long as it
             takes.
         max_delay: The cap on the backoff between polls, for the log.
+        clock: The event loop's clock, to tell how long an outage lasted.
     """
 
-    __slots__ = ("_began", "_limit", "_max_delay", "_name", "_resumes")
+    __slots__ = ("_began", "_clock", "_limit", "_max_delay", "_name", "_resumes")
 
     def __init__(
-        self, name: str, resumes: Callable[[], str], *, limit: int | None, max_delay: float
+        self,
+        name: str,
+        resumes: Callable[[], str],
+        *,
+        limit: int | None,
+        max_delay: float,
+        clock: Callable[[], float],
     ) -> None:
         self._name = name
         self._resumes = resumes
+        self._clock = clock
         self._limit = limit
         self._max_delay = max_delay
         self._began = 0.0  # when the first failure of the run came
@@ -71,7 +78,7 @@ class OutageLog:
     def failed(self, error: MomentoError, in_a_row: int, *, retried: bool) -> None:
         """A poll failed, the `in_a_row`th in a row; `retried` when another follows."""
         if in_a_row == 1:
-            self._began = current_time()
+            self._began = self._clock()
         if retried and warns_at(in_a_row) and LOGGER.isEnabledFor(logging.WARNING):
             until = "for as long as it takes"
             if self._limit is not None:
@@ -94,5 +101,5 @@ class OutageLog:
                 "%s is back: a poll was answered after %d failed in a row (%.1f s)",
                 self._name,
                 in_a_row,
-                current_time() - self._began,
+                self._clock() - self._began,
             )

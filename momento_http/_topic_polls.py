@@ -113,6 +113,7 @@ class TopicPolls:
             self._describe,
             limit=self._limit,
             max_delay=(retry or _QUIET_DEFAULT).max_delay,
+            clock=current_time,
         )
 
     @property
