@@ -318,6 +318,14 @@ class MomentoClient:
     ) -> Subscription:
         """Open a subscription to a topic; iterate it with `async for`.
 
+        It rides out transient failures (connection errors, timeouts, `429`, `5xx`) for as
+        long as they last, with backoff capped at the retry policy's `max_delay`, unless
+        `RetryPolicy.max_poll_failures` sets a limit: no resubscribe loop is needed. A
+        WARNING is logged after 3 failed polls in a row, and an INFO line once one is
+        answered again. The iterator raises only what retrying cannot fix (`401`, `403`,
+        `404`, ...); closing the subscription or the client ends the iteration
+        (`StopAsyncIteration`).
+
         Args:
             cache: The name of the cache the topic lives in.
             topic: The topic name.

@@ -40,16 +40,22 @@ class RetryPolicy:
     server (on a `429` or `503`) replaces it, up to `max_retry_after`.
 
     A `Retry-After` never stretches a call past its budget: the time its tries may take
-    together, `max_attempts * timeout` (for a subscription's poll, `max_poll_failures` times
-    the longest a poll may take: `poll_timeout` and `timeout` to connect, then `timeout` for
-    the answer), counted from the call's start with the waits between tries.
-    When the wait the server asks for (up to `max_retry_after`) is longer than what is
-    left, the call is not retried: its error is raised at once, the wait in its
-    `retry_after` and its message.
+    together, `max_attempts * timeout` (for a subscription's poll with a `max_poll_failures`
+    limit, that many times the longest a poll may take: `poll_timeout` and `timeout` to
+    connect, then `timeout` for the answer), counted from the call's start with the waits
+    between tries. When the wait the server asks for (up to `max_retry_after`) is longer
+    than what is left, the call is not retried: its error is raised at once, the wait in
+    its `retry_after` and its message. A subscription with no limit has no budget: it
+    waits what the server asks, up to `max_retry_after`.
+
+    A subscription rides out transient failures for as long as they last by default
+    (`max_poll_failures=None`), its backoff capped at `max_delay`; an int sets a limit.
 
     Attributes:
         max_attempts: Tries of one `get`/`set`/`delete`/`publish`, the first included.
-        max_poll_failures: Failed polls in a row a subscription rides out before raising.
+        max_poll_failures: Failed polls in a row after which a subscription raises the
+            last failure; None (the default): no limit, it retries for as long as the
+            failures last.
         base_delay: Seconds the first backoff is drawn below.
         max_delay: The cap on any backoff.
         max_retry_after: The most a server's `Retry-After` is honoured for.
@@ -58,7 +64,7 @@ class RetryPolicy:
     """
 
     max_attempts: int = 3
-    max_poll_failures: int = 10
+    max_poll_failures: int | None = None
     base_delay: float = 0.1
     max_delay: float = 5.0
     max_retry_after: float = 30.0
@@ -68,10 +74,8 @@ class RetryPolicy:
     )
 
     def __post_init__(self) -> None:
-        for name in ("max_attempts", "max_poll_failures"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgumentError(f"{name} must be an int of at least 1, not {value!r}")
+        _check_limit("max_attempts", self.max_attempts)
+        _check_limit("max_poll_failures", self.max_poll_failures, none_ok=True)
         for name in ("base_delay", "max_delay", "max_retry_after"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
@@ -97,7 +101,7 @@ class RetryPolicy:
         error: MomentoError,
         attempt: int,
         *,
-        limit: int,
+        limit: int | None,
         idempotent: bool,
         time_left: float = math.inf,
     ) -> float | None:
@@ -106,7 +110,8 @@ class RetryPolicy:
         Args:
             error: How the last try failed.
             attempt: How many tries in a row have failed, this one included.
-            limit: The most tries in a row (`max_attempts`, or `max_poll_failures`).
+            limit: The most tries in a row (`max_attempts`, or `max_poll_failures`);
+                None for no limit.
             idempotent: Whether repeating the request is harmless (`publish` is not).
             time_left: Seconds left of the call's budget: a server's `Retry-After` longer
                 than this is not waited for.
@@ -114,7 +119,7 @@ class RetryPolicy:
         Returns:
             Seconds to wait before the next try, or None to give up and raise `error`.
         """
-        if attempt >= limit or not is_transient(error):
+        if (limit is not None and attempt >= limit) or not is_transient(error):
             return None
         may_repeat = idempotent or self.publish_at_least_once
         if not may_repeat and not (isinstance(error, _IN_TRANSIT) and not error.request_sent):
@@ -126,6 +131,14 @@ class RetryPolicy:
         if retry_after is not None and delay > time_left:
             return None
         return delay
+
+
+def _check_limit(name: str, value: object, *, none_ok: bool = False) -> None:
+    if none_ok and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        wanted = "an int of at least 1" + (", or None for no limit" if none_ok else "")
+        raise InvalidArgumentError(f"{name} must be {wanted}, not {value!r}")
 
 
 def is_transient(error: MomentoError) -> bool:

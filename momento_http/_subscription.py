@@ -57,6 +57,10 @@ class Poller(Protocol):
     def stats(self) -> SubscriptionStats:
         """The counts of polls, failures and resumes so far."""
 
+    @property
+    def client_closed(self) -> bool:
+        """Whether the client the polls go through was closed: polls fail from then on."""
+
 
 class Subscription:
     """An open subscription to a topic: an async iterator of `TopicEvent`.
@@ -76,13 +80,18 @@ class Subscription:
     collector's finalizer then closes it on the event loop.
 
     Transient failures (connection errors, timeouts, 5xx, 429, malformed answers) are
-    retried from the cursor with backoff, until `retry.max_poll_failures` fail in a row;
-    errors that retrying cannot fix (400, 401, 403, 404, and other statuses) are raised
-    from the iterator. The same (page, sequence number) is never yielded twice, a gap in the
-    numbers is always announced by a `Discontinuity`, and so is a start that could not be
-    kept (`Discontinuity(unknown_start=True)`). An answer that comes at once with nothing
-    new is followed by a backoff (see `QuietBackoff`), so a server answering so never has
-    the subscription spin.
+    retried from the cursor with backoff capped at `retry.max_delay`, for as long as they
+    last (a WARNING is logged after 3 in a row, an INFO once a poll is answered again),
+    unless `retry.max_poll_failures` sets a limit; errors that retrying cannot fix (400,
+    401, 403, 404, and other statuses) are raised from the iterator. Closing the
+    subscription (`aclose`, leaving `async with`) or its client ends the iteration
+    (`StopAsyncIteration`), never with an error.
+
+    The same (page, sequence number) is never yielded twice, a gap in the numbers is
+    always announced by a `Discontinuity`, and so is a start that could not be kept
+    (`Discontinuity(unknown_start=True)`). An answer that comes at once with nothing new
+    is followed by a backoff (see `QuietBackoff`), so a server answering so never has the
+    subscription spin.
 
     Create one with `MomentoClient.subscribe`.
     """
@@ -105,7 +114,6 @@ class Subscription:
         self._next_received = 0
         self._ready: list[TopicEvent] = []  # one event checked against the cursor: up to two
         self._closed = False
-        self._closed_by_client = False
         self._in_flight: anyio.CancelScope | None = None
         self._iterating = False
         self._busy = 0  # tasks using the connection: the iterating one, the first poll's
@@ -189,10 +197,9 @@ class Subscription:
         """End the subscription, cutting off a poll in flight at once. Safe to repeat."""
         await self._end()
 
-    async def _end(self, *, by_client: bool = False) -> None:
+    async def _end(self) -> None:
         """Close; the connection goes now, or when the last task using it leaves it."""
         self._closed = True
-        self._closed_by_client = self._closed_by_client or by_client
         if self._in_flight is not None:  # the first poll's too: a task not yet in it sees
             self._in_flight.cancel()  # `_closed` and sends nothing
         if not self._busy:
@@ -248,8 +255,6 @@ class Subscription:
         self._busy += 1
         try:
             while True:
-                if self._closed_by_client:
-                    raise ClientClosedError("the client of this subscription was closed")
                 if self._closed:
                     raise StopAsyncIteration
                 if self._ready:
@@ -259,16 +264,28 @@ class Subscription:
                     self._next_received += 1
                 elif self._first is not None:  # the first poll, sent on entering, is out
                     await self._first.wait()
-                elif self._first_error is not None:
-                    error, self._first_error = self._first_error, None
-                    raise error
                 else:
-                    await self._fetch()
+                    await self._next_poll()
         finally:
             self._iterating = False
             self._busy -= 1
             if self._closed and not self._busy:
                 await self._release()
+
+    async def _next_poll(self) -> None:
+        """Raise the first poll's error, if it failed, or poll: closing the client ends it."""
+        error, self._first_error = self._first_error, None
+        try:
+            if error is not None:
+                raise error
+            await self._fetch()
+        except ClientClosedError:
+            # A poll that starts once the client began closing, before the client came to
+            # end this subscription, fails so. A closed `http_client` of the caller's
+            # raises the same error while the client is open: that one is raised.
+            if not self._poller.client_closed:
+                raise
+            self._closed = True
 
     async def _fetch(self) -> None:
         """Poll until there is something to show, or until closed; the poller retries."""

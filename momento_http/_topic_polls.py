@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections.abc import Callable
 from typing import Final
@@ -14,6 +15,7 @@ from momento_http._config import ClientConfig, TryTimeout
 from momento_http._errors import MomentoConnectionError, MomentoError, MomentoTimeoutError
 from momento_http._logs import LOGGER
 from momento_http._models import TopicEvent
+from momento_http._outage import OutageLog
 from momento_http._poll_parsing import parse_poll
 from momento_http._quiet import QuietBackoff
 from momento_http._retry import RetryPolicy
@@ -32,6 +34,10 @@ _ACCEPT: Final = frozenset({httpx.codes.OK, httpx.codes.NO_CONTENT})
 
 _QUIET_DEFAULT: Final = RetryPolicy()
 """Whose delays space quiet answers when retries are off: spinning is no better then."""
+
+_NO_LIMIT: Final = sys.maxsize
+"""`max_poll_failures=None` to the send path, which counts tries in an int: no outage
+lasts this many (at a failed poll a microsecond, 292,000 years)."""
 
 
 def _events(answer: Answer | None) -> list[TopicEvent]:
@@ -56,7 +62,9 @@ class TopicPolls:
     """Sends one subscription's polls.
 
     Each poll goes through the client's one send path, so it is retried, bounded and
-    mapped like any call; `retry.max_poll_failures` failures in a row raise. Its requests
+    mapped like any call: for as long as it fails, or until `retry.max_poll_failures`
+    failures in a row raise. A run of failures is logged at WARNING (`warns_at`), and its
+    end, once a poll is answered again, at INFO. Its requests
     carry a `DedicatedConnection`: on `MomentoTransport` they travel over a connection of
     their own, so a thousand waiting polls never hold the connections `get` and `set`
     need, and it hears as each is written. Each try is counted (`stats`). A poll answered
@@ -98,6 +106,15 @@ class TopicPolls:
         self._on_unanswered: Callable[[], None] = _nothing
         self._written_now = False  # the current try's request was written
         self._lost_one = False  # the last failed try may have reached the server
+        self._query: dict[str, str] = {}  # the position the current poll asks from
+        self._limit = retry.max_poll_failures if retry is not None else 1  # None: no limit
+        self._outage = OutageLog(
+            self._where,
+            self._describe,
+            limit=self._limit,
+            max_delay=(retry or _QUIET_DEFAULT).max_delay,
+            clock=current_time,
+        )
 
     @property
     def reports_writes(self) -> bool:
@@ -108,6 +125,11 @@ class TopicPolls:
     def stats(self) -> SubscriptionStats:
         """The counts of polls, failures and resumes so far."""
         return self._counters.snapshot()
+
+    @property
+    def client_closed(self) -> bool:
+        """Whether the client the polls go through was closed: polls fail from then on."""
+        return self._sender.closed
 
     def watch(self, *, written: Callable[[], None], unanswered: Callable[[], None]) -> None:
         """Be told as each poll is written, and of each whose answer may have been lost.
@@ -141,6 +163,16 @@ class TopicPolls:
         self._lost_one = _may_have_arrived(error)
         if self._lost_one:
             self._on_unanswered()
+        self._outage.failed(error, self._counters.in_a_row, retried=delay is not None)
+
+    def _describe(self) -> str:
+        """Where the subscription resumes from, for a log line."""
+        position = ", ".join(f"{name} {value}" for name, value in self._query.items())
+        if not position:  # no position: "0" would read as a real one
+            position = "the next message published"
+            if self._lost_one:
+                position += " (its start is now unknown: a Discontinuity will say so)"
+        return f"{self._where} resumes from {position}"
 
     async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
         """Send one poll, retrying transient failures.
@@ -156,15 +188,7 @@ class TopicPolls:
             MomentoError: The poll failed `max_poll_failures` times in a row, or was
                 refused in a way a retry cannot fix.
         """
-
-        def describe() -> str:
-            position = ", ".join(f"{name} {value}" for name, value in query.items())
-            if not position:  # no position: "0" would read as a real one
-                position = "the next message published"
-                if self._lost_one:
-                    position += " (its start is now unknown: a Discontinuity will say so)"
-            return f"{self._where} resumes from {position}"
-
+        self._query = query
         call = Call(
             "GET",
             self._path,
@@ -172,12 +196,12 @@ class TopicPolls:
             decode=_events,
             timeout=self._timeout,
             retry=self._retry,
-            limit=self._retry.max_poll_failures if self._retry is not None else 1,
+            limit=self._limit if self._limit is not None else _NO_LIMIT,
             accept=_ACCEPT,
             max_bytes=MAX_POLL_BYTES,
             dedicated=self._dedicated,
             wait=self._wait,
-            describe=describe,
+            describe=self._describe,
             on_failure=self._failed,
         )
         if self._quiet.owed is not None:
@@ -197,6 +221,7 @@ class TopicPolls:
             if self._written_now or not self.reports_writes:
                 self._on_unanswered()
             raise
+        self._outage.answered(self._counters.in_a_row)
         self._counters.answered()
         self._took = current_time() - started
         return events
@@ -218,8 +243,9 @@ class Subscriptions:
         self._sender = sender
         self._config = config
         # Weak: a subscription iterated without `async with` and dropped is garbage, and
-        # its finalizer closes its connection.
-        self._open: weakref.WeakSet[Subscription] = weakref.WeakSet()
+        # its finalizer closes its connection. Keys of a dict, not a `WeakSet`: they keep
+        # the order they were opened in, which `end_all` ends them in, the same each run.
+        self._open: weakref.WeakKeyDictionary[Subscription, None] = weakref.WeakKeyDictionary()
 
     def open(
         self,
@@ -250,12 +276,15 @@ class Subscriptions:
             sequence_number=sequence_position(sequence_number, "sequence_number"),
             sequence_page=sequence_position(sequence_page, "sequence_page") or None,
             heartbeats=bool(heartbeats),
-            on_end=self._open.discard,
+            on_end=self._forget,
         )
-        self._open.add(subscription)
+        self._open[subscription] = None
         return subscription
 
+    def _forget(self, subscription: Subscription) -> None:
+        self._open.pop(subscription, None)
+
     async def end_all(self) -> None:
-        """End every open subscription: their iterators raise `ClientClosedError`."""
+        """End every open subscription, oldest first: its iteration ends, no error raised."""
         for subscription in list(self._open):
-            await subscription._end(by_client=True)
+            await subscription._end()

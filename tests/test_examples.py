@@ -46,6 +46,11 @@ EXPECTED = {
         "#4: 'order 4'",
     ],
     "cancellation": ["gave up after 0.5 s; closed: True"],
+    "topic_consumer": [
+        "handled 'order 1'",
+        "handled 'order 1'",
+        "both consumers ended with the client",
+    ],
     "errors_and_retries": [
         "bad input: ttl must be positive, not -1 seconds",
         "404: Cache Not Found (GET)",

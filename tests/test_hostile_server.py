@@ -335,13 +335,16 @@ async def test_a_malformed_poll_answer_is_retried_before_it_is_raised() -> None:
     async with (
         raw_server(Raw.writing(reply, content)) as (url, observed),
         MomentoClient(
-            TOKEN, base_url=url, timeout=TIMEOUT, retry=RetryPolicy(sleep=no_wait)
+            TOKEN,
+            base_url=url,
+            timeout=TIMEOUT,
+            retry=RetryPolicy(max_poll_failures=10, sleep=no_wait),
         ) as client,
     ):
         with pytest.raises(MalformedResponseError) as caught:
             await first_event(client)
     assert_clean(caught.value)
-    assert len(observed.requests) == 10  # the default max_poll_failures
+    assert len(observed.requests) == 10  # max_poll_failures
 
 
 async def test_a_silent_poll_is_no_error_and_polls_again() -> None:
