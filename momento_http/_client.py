@@ -154,8 +154,8 @@ class MomentoClient:
     async def aclose(self) -> None:
         """End open subscriptions and close the client's own connections. Safe to repeat.
 
-        A task iterating a subscription of this client gets `ClientClosedError`. An
-        `http_client` you passed in stays open.
+        A task iterating a subscription of this client sees its iteration end
+        (`StopAsyncIteration`). An `http_client` you passed in stays open.
         """
         if self._state is _State.CLOSED:
             return

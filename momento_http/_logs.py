@@ -1,7 +1,8 @@
 """The SDK's logger, and keeping the token out of httpx's and httpcore's own log lines.
 
 `momento_http` logs a DEBUG record per try and an INFO record per retry or subscription
-resume; nothing at WARNING in normal operation. Every URL in them is redacted, and every
+resume; WARNING only for a subscription's outage (from its third failed poll in a row) and a
+cache-aside store that failed after a good load. Every URL in them is redacted, and every
 piece of a server's text in them is scrubbed where it is made.
 
 httpx logs each request at INFO, its URL (which may carry the token) and the server's
