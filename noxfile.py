@@ -44,7 +44,13 @@ def tests(session: nox.Session) -> None:
 
     pytest-xdist spreads it over a worker per core; `-- -n 0` runs it in one process.
     """
-    session.install(".[local]", *nox.project.dependency_groups(PYPROJECT, "test"))
+    # Compiled once here: where PYTHONDONTWRITEBYTECODE is set, every worker and every
+    # subprocess the suite starts would compile each module it imports again.
+    session.install(
+        ".[local]",
+        *nox.project.dependency_groups(PYPROJECT, "test"),
+        env={"UV_COMPILE_BYTECODE": "1"},
+    )
     schemathesis = _schemathesis(session)
     session.run(
         "pytest",
