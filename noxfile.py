@@ -42,13 +42,14 @@ os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 def tests(session: nox.Session) -> None:
     """Run the test suite against the local server, on asyncio and trio.
 
-    pytest-xdist spreads it over a worker per core; `-- -n 0` runs it in one process.
+    pytest-xdist spreads it over two workers per core: the suite waits more than it computes
+    (held polls, time-outs, subprocesses). `-- -n 0` runs it in one process.
     """
     session.install(".[local]", *nox.project.dependency_groups(PYPROJECT, "test"))
     schemathesis = _schemathesis(session)
     session.run(
         "pytest",
-        "--numprocesses=auto",
+        f"--numprocesses={2 * (os.cpu_count() or 1)}",
         *session.posargs,
         env={
             "SCHEMATHESIS": str(schemathesis),
