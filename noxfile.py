@@ -40,9 +40,50 @@ os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the test suite against the local server, on asyncio and trio."""
+    """Run the test suite against the local server, on asyncio and trio.
+
+    pytest-xdist spreads it over two workers per core: the suite waits more than it computes
+    (held polls, time-outs, subprocesses). `-- -n 0` runs it in one process.
+    """
     session.install(".[local]", *nox.project.dependency_groups(PYPROJECT, "test"))
-    session.run("pytest", *session.posargs)
+    schemathesis = _schemathesis(session)
+    session.run(
+        "pytest",
+        f"--numprocesses={2 * (os.cpu_count() or 1)}",
+        *session.posargs,
+        env={
+            "SCHEMATHESIS": str(schemathesis),
+            # The suite starts hundreds of Python processes: without a bytecode cache each
+            # compiles every module it imports, and pytest rewrites the asserts of whole
+            # plugin packages (hypothesis, anyio) again. The cache lives in the session's
+            # venv, so the source tree stays as clean as PYTHONDONTWRITEBYTECODE keeps it.
+            "PYTHONDONTWRITEBYTECODE": None,
+            "PYTHONPYCACHEPREFIX": str(Path(session.virtualenv.location) / "pycache"),
+        },
+    )
+
+
+def _schemathesis(session: nox.Session) -> Path:
+    """Install schemathesis in a venv of its own; give its command.
+
+    Beside pytest, its pytest plugin and rich (which makes `import httpx` load httpx's own
+    command line) would cost every pytest worker and every subprocess the suite starts.
+    """
+    # Not under session.create_tmp(): that sets TMPDIR inside this project, where the pytest
+    # runs the suite starts in tmp_path would read this project's pytest settings.
+    venv = Path(session.virtualenv.location) / "schemathesis"
+    python = venv / "bin" / "python"
+    session.run_install("uv", "venv", "--quiet", "--allow-existing", str(venv))
+    session.run_install(
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(python),
+        *nox.project.dependency_groups(PYPROJECT, "schemathesis"),
+    )
+    return venv / "bin" / "schemathesis"
 
 
 @nox.session(python="3.11")

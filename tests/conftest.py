@@ -52,9 +52,17 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.fixture(scope="session", params=["asyncio", "trio"])
+EVENT_LOOPS = ["asyncio", "trio"]
+
+
+@pytest.fixture(scope="session", params=EVENT_LOOPS)
 def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Every event loop; a module whose subject the loop plays no part in narrows it."""
     return str(request.param)
+
+
+EVERY_LOOP = pytest.mark.parametrize("anyio_backend", EVENT_LOOPS)
+"""For a test where the loop matters, in a module that runs on asyncio only."""
 
 
 UVLOOP = pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop")

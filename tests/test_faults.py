@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -11,7 +12,7 @@ from urllib.parse import quote
 import anyio
 import httpx
 import pytest
-from conftest import CACHE, FakeClock, local_cli, local_cli_refusal, unique
+from conftest import CACHE, EVERY_LOOP, FakeClock, local_cli, local_cli_refusal, unique
 
 from momento_http import (
     MomentoClient,
@@ -21,6 +22,15 @@ from momento_http import (
     TopicItem,
 )
 from momento_http.local import Fault, LocalServer, Settings
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    """The server's fault rules, on its own thread: the test's event loop plays no part.
+
+    The tests of what a client makes of a fault run on every loop (EVERY_LOOP).
+    """
+    return "asyncio"
 
 
 @pytest.fixture
@@ -34,6 +44,7 @@ def auth(server: LocalServer) -> dict[str, str]:
     return {"authorization": server.api_key}
 
 
+@EVERY_LOOP
 @pytest.mark.parametrize("disconnect", ["before_response", "mid_body"])
 async def test_a_dropped_connection_is_a_connection_error_and_retried(
     faulty: LocalServer, client: MomentoClient, disconnect: str
@@ -54,6 +65,7 @@ async def _no_sleep(seconds: float) -> None:
     del seconds
 
 
+@EVERY_LOOP
 async def test_a_poll_cut_mid_body_is_ridden_out(
     faulty: LocalServer, client: MomentoClient
 ) -> None:
@@ -71,6 +83,7 @@ async def test_a_poll_cut_mid_body_is_ridden_out(
     assert event.value == "whole"
 
 
+@EVERY_LOOP
 async def test_the_work_is_done_before_a_drop(faulty: LocalServer, client: MomentoClient) -> None:
     key = unique("landed")
     faulty.inject_fault(Fault(disconnect="before_response", method="PUT"))
@@ -119,70 +132,92 @@ async def test_a_header_arms_a_rule_that_can_hit_its_own_request(
     assert third.status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("rule", "complaint"),
-    [
-        ("not json", "JSON object"),
-        ("[1]", "JSON object"),
-        ('{"status": 503, "colour": "red"}', "unknown fault attributes: colour"),
-        ('{"status": 99}', "from 200 to 599"),
-        ('{"status": 503, "disconnect": "before_response"}', "not both"),
-        ('{"disconnect": "sideways"}', "disconnect must be"),
-        ('{"delay": -1}', "non-negative"),
-        ('{"status": 503, "count": 0}', "at least 1"),
-        ('{"status": 503, "probability": 0}', "probability"),
-        ('{"status": 503, "method": "PATCH"}', "method"),
-        ('{"status": 503, "method": 5}', "method must be one of"),
-        ('{"status": 503, "method": []}', "method must be one of"),
-        ("{}", "needs a status"),
-        ('{"status": 503, "retry_after": -1}', "retry_after"),
-        ('{"status": 503, "retry_after": Infinity}', "retry_after must be a finite"),
-        ('{"status": 503, "retry_after": 1e9}', "retry_after"),
-        ('{"status": 200, "content_type": "text/\\u00fc"}', "printable ASCII"),
-        ('{"status": 200, "content_type": "a\\nb"}', "printable ASCII"),
-        ('{"status": 200, "content_type": 5}', "printable ASCII"),
-        # The issue's rules: each made the server hang, loop for ever, or fail.
-        ('{"delay": Infinity}', "delay must be a finite"),
-        ('{"delay": NaN}', "delay must be a finite"),
-        ('{"delay": 301}', "up to 300"),
-        ('{"delay": "1"}', "delay must be"),
-        ('{"status": 503, "count": 1.5}', "count must be a whole number"),
-        ('{"status": 503, "count": 2.0}', "count must be a whole number"),
-        ('{"status": 503, "count": true}', "count must be a whole number"),
-        ('{"status": 503, "message": 5}', "message must be a string"),
-        ('{"status": 200.5}', "status must be a whole number"),
-        ('{"status": "503"}', "status must be a whole number"),
-        ('{"status": true}', "status must be a whole number"),
-        ('{"status": 503, "probability": 1.5}', "probability must be"),
-        ('{"status": 503, "probability": NaN}', "probability must be"),
-        ('{"status": 503, "probability": "0.5"}', "probability must be"),
-        ('{"status": 503, "cache": 5}', "cache must be"),
-        ('{"status": 503, "cache": ""}', "cache must be"),
-        ('{"status": 503, "topic": ["t"]}', "topic must be"),
-        ('{"disconnect": 5}', "disconnect must be"),
-        ('{"status": 503, "count": 1' + "0" * 5000 + "}", "JSON object"),
-        # Rules the server took, then failed to carry out: a 500 with a traceback each time.
-        ('{"status": 503, "message": "\\ud800"}', "message must be valid Unicode"),
-        ('{"status": 503, "message": "ok \\udfff"}', "message must be valid Unicode"),
-        ('{"status": 200, "content_type": " text/plain"}', "no space at either end"),
-        ('{"status": 200, "content_type": "text/plain "}', "no space at either end"),
-        ('{"status": 503, "cache": "\\ud800"}', "cache must be a non-empty string of valid"),
-        ('{"status": 503, "topic": "t\\udc80"}', "topic must be a non-empty string of valid"),
-        # Matching on a key and on a kind of request.
-        ('{"status": 503, "key": ""}', "key must be"),
-        ('{"status": 503, "key": 5}', "key must be"),
-        ('{"status": 503, "key": "\\ud800"}', "key must be"),
-        ('{"status": 503, "request": "items"}', "request must be 'item', 'poll', 'publish'"),
-        ('{"status": 503, "request": ["item"]}', "request must be 'item'"),
-        ('{"status": 503, "key": "k", "topic": "t"}', "one or the other"),
-        ('{"status": 503, "key": "k", "request": "poll"}', "key names an item"),
-        ('{"status": 503, "topic": "t", "request": "item"}', "never matches an item request"),
-        ('{"status": 503, "method": "POST", "request": "poll"}', "POST never matches a poll"),
-        ('{"status": 503, "method": "GET", "request": "publish"}', "GET never matches a publish"),
-        ('{"status": 503, "method": "post", "key": "k"}', "POST never matches an item request"),
-        ("[" * 5000 + "]" * 5000, "JSON object"),  # deeper than the parser recurses
-    ],
-)
+MALFORMED_RULES = [
+    ("not json", "JSON object"),
+    ("[1]", "JSON object"),
+    ('{"status": 503, "colour": "red"}', "unknown fault attributes: colour"),
+    ('{"status": 99}', "from 200 to 599"),
+    ('{"status": 503, "disconnect": "before_response"}', "not both"),
+    ('{"disconnect": "sideways"}', "disconnect must be"),
+    ('{"delay": -1}', "non-negative"),
+    ('{"status": 503, "count": 0}', "at least 1"),
+    ('{"status": 503, "probability": 0}', "probability"),
+    ('{"status": 503, "method": "PATCH"}', "method"),
+    ('{"status": 503, "method": 5}', "method must be one of"),
+    ('{"status": 503, "method": []}', "method must be one of"),
+    ("{}", "needs a status"),
+    ('{"status": 503, "retry_after": -1}', "retry_after"),
+    ('{"status": 503, "retry_after": Infinity}', "retry_after must be a finite"),
+    ('{"status": 503, "retry_after": 1e9}', "retry_after"),
+    ('{"status": 200, "content_type": "text/\\u00fc"}', "printable ASCII"),
+    ('{"status": 200, "content_type": "a\\nb"}', "printable ASCII"),
+    ('{"status": 200, "content_type": 5}', "printable ASCII"),
+    # The issue's rules: each made the server hang, loop for ever, or fail.
+    ('{"delay": Infinity}', "delay must be a finite"),
+    ('{"delay": NaN}', "delay must be a finite"),
+    ('{"delay": 301}', "up to 300"),
+    ('{"delay": "1"}', "delay must be"),
+    ('{"status": 503, "count": 1.5}', "count must be a whole number"),
+    ('{"status": 503, "count": 2.0}', "count must be a whole number"),
+    ('{"status": 503, "count": true}', "count must be a whole number"),
+    ('{"status": 503, "message": 5}', "message must be a string"),
+    ('{"status": 200.5}', "status must be a whole number"),
+    ('{"status": "503"}', "status must be a whole number"),
+    ('{"status": true}', "status must be a whole number"),
+    ('{"status": 503, "probability": 1.5}', "probability must be"),
+    ('{"status": 503, "probability": NaN}', "probability must be"),
+    ('{"status": 503, "probability": "0.5"}', "probability must be"),
+    ('{"status": 503, "cache": 5}', "cache must be"),
+    ('{"status": 503, "cache": ""}', "cache must be"),
+    ('{"status": 503, "topic": ["t"]}', "topic must be"),
+    ('{"disconnect": 5}', "disconnect must be"),
+    ('{"status": 503, "count": 1' + "0" * 5000 + "}", "JSON object"),
+    # Rules the server took, then failed to carry out: a 500 with a traceback each time.
+    ('{"status": 503, "message": "\\ud800"}', "message must be valid Unicode"),
+    ('{"status": 503, "message": "ok \\udfff"}', "message must be valid Unicode"),
+    ('{"status": 200, "content_type": " text/plain"}', "no space at either end"),
+    ('{"status": 200, "content_type": "text/plain "}', "no space at either end"),
+    ('{"status": 503, "cache": "\\ud800"}', "cache must be a non-empty string of valid"),
+    ('{"status": 503, "topic": "t\\udc80"}', "topic must be a non-empty string of valid"),
+    # Matching on a key and on a kind of request.
+    ('{"status": 503, "key": ""}', "key must be"),
+    ('{"status": 503, "key": 5}', "key must be"),
+    ('{"status": 503, "key": "\\ud800"}', "key must be"),
+    ('{"status": 503, "request": "items"}', "request must be 'item', 'poll', 'publish'"),
+    ('{"status": 503, "request": ["item"]}', "request must be 'item'"),
+    ('{"status": 503, "key": "k", "topic": "t"}', "one or the other"),
+    ('{"status": 503, "key": "k", "request": "poll"}', "key names an item"),
+    ('{"status": 503, "topic": "t", "request": "item"}', "never matches an item request"),
+    ('{"status": 503, "method": "POST", "request": "poll"}', "POST never matches a poll"),
+    ('{"status": 503, "method": "GET", "request": "publish"}', "GET never matches a publish"),
+    ('{"status": 503, "method": "post", "key": "k"}', "POST never matches an item request"),
+    ("[" * 5000 + "]" * 5000, "JSON object"),  # deeper than the parser recurses
+]
+
+
+@pytest.mark.parametrize(("rule", "complaint"), MALFORMED_RULES)
+def test_a_malformed_rule_is_refused_naming_the_field(rule: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(complaint)):
+        Fault.from_json(rule)
+
+
+# The header reaches the same Fault.from_json: these show how its refusal is answered, for
+# each kind of failure (not JSON, an unknown field, a field's check, a parser limit).
+HEADER_RULES = [
+    (rule, complaint)
+    for rule, complaint in MALFORMED_RULES
+    if rule
+    in (
+        "not json",
+        '{"status": 503, "colour": "red"}',
+        '{"delay": Infinity}',
+        '{"status": 503, "message": "\\ud800"}',  # taken, then a 500 for every match
+    )
+    or len(rule) > 5000  # headers as long as the parser's limits
+]
+
+
+@pytest.mark.parametrize(("rule", "complaint"), HEADER_RULES)
 async def test_a_malformed_rule_in_a_header_is_a_400_naming_the_field(
     faulty: LocalServer, http: httpx.AsyncClient, rule: str, complaint: str
 ) -> None:

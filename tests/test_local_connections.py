@@ -23,6 +23,12 @@ TIMEOUT = 0.3  # the servers' request timeout here
 CAP = 4  # their connection cap
 
 
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    """The server's own behaviour, on its own thread: the test's event loop plays no part."""
+    return "asyncio"
+
+
 @pytest.fixture
 def guarded() -> Iterator[LocalServer]:
     settings = Settings(request_timeout_seconds=TIMEOUT, max_connections=CAP, poll_hold_seconds=0.8)

@@ -131,7 +131,9 @@ async def test_the_base_url_can_come_from_an_async_providers_first_token() -> No
 
 
 @pytest.mark.parametrize(
-    "answer", [lambda: 42, lambda: "", lambda: "has space", lambda: None], ids=str
+    "answer",
+    [lambda: 42, lambda: "", lambda: "has space", lambda: None],
+    ids=["an int", "an empty string", "a space", "None"],
 )
 def test_a_provider_answering_no_key_is_refused(answer: Callable[[], object]) -> None:
     with pytest.raises(InvalidArgumentError):
