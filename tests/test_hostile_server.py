@@ -70,6 +70,9 @@ def chunked(size: int) -> bytes:
 
 GZIP_BOMB = gzip.compress(b"\0" * 50_000_000)  # ~50 KB that would inflate to 50 MB
 
+# What each bad answer must end in: the error, and words of its message. Where two limits
+# race (a size cap against the try's deadline, on a loaded machine), either may end it.
+Outcome = tuple[type[MomentoError], str]
 BAD_ANSWERS: dict[str, tuple[Behaviour, type[MomentoError], str]] = {
     "head dripping a byte at a time": (
         Raw.repeating(b"HTTP/1.1 200 OK\r\nx-slow: ", b"y", 0.1),
@@ -185,6 +188,13 @@ BAD_ANSWERS: dict[str, tuple[Behaviour, type[MomentoError], str]] = {
 }
 
 
+RACES: dict[str, set[Outcome]] = {
+    # 16 MiB of chunks for a poll (its cap) against a 0.3 s deadline: the cap, unless the
+    # machine is too busy to read that much in time (four test workers on two cores).
+    "an endless body": {(MomentoTimeoutError, "did not complete within")},
+}
+
+
 def assert_clean(error: BaseException) -> None:
     """A MomentoError, with nothing chained to it and the token nowhere in it."""
     assert isinstance(error, MomentoError)
@@ -237,10 +247,10 @@ async def momento_error(
 @pytest.mark.parametrize("answer", BAD_ANSWERS)
 async def test_every_bad_answer_is_a_momento_error_in_time(operation: str, answer: str) -> None:
     behaviour, expected, words = BAD_ANSWERS[answer]
+    outcomes = {(expected, words), *RACES.get(answer, ())}
     async with raw_server(behaviour) as (url, _):
         error = await fails_in_time(url, CALLS_AND_POLLS[operation])
-    assert type(error) is expected, error
-    assert words in error.message
+    assert any(type(error) is kind and text in error.message for kind, text in outcomes), error
 
 
 SAMPLE = ["body dripping a byte at a time", "garbage", "framed both by length and by chunks"]
@@ -250,10 +260,10 @@ SAMPLE = ["body dripping a byte at a time", "garbage", "framed both by length an
 @pytest.mark.parametrize("answer", SAMPLE)
 async def test_every_call_meets_a_bad_answer_as_a_get_does(operation: str, answer: str) -> None:
     behaviour, expected, words = BAD_ANSWERS[answer]
+    outcomes = {(expected, words), *RACES.get(answer, ())}
     async with raw_server(behaviour) as (url, _):
         error = await fails_in_time(url, CALLS_AND_POLLS[operation])
-    assert type(error) is expected, error
-    assert words in error.message
+    assert any(type(error) is kind and text in error.message for kind, text in outcomes), error
 
 
 SLOW_ANSWERS = [
@@ -279,11 +289,11 @@ async def test_the_deadline_holds_on_a_callers_client_whatever_its_transport(
     transport: str, answer: str, operation: str
 ) -> None:
     behaviour, expected, words = BAD_ANSWERS[answer]
+    outcomes = {(expected, words), *RACES.get(answer, ())}
     carrier = MomentoTransport() if transport == "MomentoTransport" else None
     async with raw_server(behaviour) as (url, _), httpx.AsyncClient(transport=carrier) as http:
         error = await fails_in_time(url, CALLS_AND_POLLS[operation], http_client=http)
-    assert type(error) is expected, error
-    assert words in error.message
+    assert any(type(error) is kind and text in error.message for kind, text in outcomes), error
 
 
 @pytest.mark.parametrize("answer", SLOW_ANSWERS[:2])
