@@ -28,7 +28,7 @@ class Call(Generic[T]):
             malformed (a transient failure).
         timeout: How long each try may take (for a long poll: the body, once it begins).
         retry: The retry policy, or None for one try.
-        limit: The most tries in a row.
+        limit: The most tries in a row; None for no limit (a subscription's polls).
         accept: The statuses that are the call's success.
         body: The request body.
         content_type: The body's media type.
@@ -71,7 +71,7 @@ class Call(Generic[T]):
         decode: Callable[[Answer | None], T],
         timeout: TryTimeout,
         retry: RetryPolicy | None,
-        limit: int,
+        limit: int | None,
         accept: frozenset[int],
         body: bytes = b"",
         content_type: str | None = None,

@@ -10,6 +10,7 @@ chained to it.
 from __future__ import annotations
 
 import logging
+import math
 from typing import TypeVar
 
 import httpx
@@ -103,7 +104,9 @@ class Sender:
             raise ClientClosedError("this MomentoClient is closed")
         attempt, renewed = 1, False
         # What the call's tries may take together; the waits between them count against it.
-        time_left = call.limit * (call.timeout.seconds + (call.wait or 0.0))
+        time_left = math.inf
+        if call.limit is not None:
+            time_left = call.limit * (call.timeout.seconds + (call.wait or 0.0))
         while True:
             began = current_time()
             token = self._fixed_token or await self._tokens.current()

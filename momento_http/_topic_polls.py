@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import weakref
 from collections.abc import Callable
 from typing import Final
@@ -34,10 +33,6 @@ _ACCEPT: Final = frozenset({httpx.codes.OK, httpx.codes.NO_CONTENT})
 
 _QUIET_DEFAULT: Final = RetryPolicy()
 """Whose delays space quiet answers when retries are off: spinning is no better then."""
-
-_NO_LIMIT: Final = sys.maxsize
-"""`max_poll_failures=None` to the send path, which counts tries in an int: no outage
-lasts this many (at a failed poll a microsecond, 292,000 years)."""
 
 
 def _events(answer: Answer | None) -> list[TopicEvent]:
@@ -196,7 +191,7 @@ class TopicPolls:
             decode=_events,
             timeout=self._timeout,
             retry=self._retry,
-            limit=self._limit if self._limit is not None else _NO_LIMIT,
+            limit=self._limit,
             accept=_ACCEPT,
             max_bytes=MAX_POLL_BYTES,
             dedicated=self._dedicated,
