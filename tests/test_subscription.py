@@ -568,8 +568,10 @@ async def test_1000_concurrent_polls_on_one_server() -> None:
     ):
         for _ in range(1000):
             group.start_soon(wait_for_the_first, client)
-        await anyio.sleep(1)  # let the polls reach the server and wait there
-        await client.publish(CACHE, "crowded", "to everyone")
+        # A thousand connections opening at once, on a machine that may be running other
+        # tests: bounds generous enough not to measure the machine, awaited, not slept.
+        await server.wait_for_subscribers(CACHE, "crowded", count=1000, timeout=60)
+        await client.publish(CACHE, "crowded", "to everyone", timeout=30)
     assert len(received) == 1000
     assert {(event.sequence_number, event.value) for event in received} == {(1, "to everyone")}
 
