@@ -207,3 +207,14 @@ def secrets_watch() -> Iterator[SecretsWatch]:
         assert tokens, "the watch saw no tokens: it is not watching"
     leaks = [text for text in watch.shown if any(token in text for token in tokens)]
     assert not leaks, f"a token was shown: {leaks[:3]}"
+
+
+class Sleeps:
+    """A retry policy's sleep that records each delay instead of waiting."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await anyio.lowlevel.checkpoint()

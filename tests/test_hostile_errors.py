@@ -24,6 +24,7 @@ import h11
 import httpx
 import pytest
 from anyio.abc import SocketStream
+from conftest import Sleeps
 from raw_http import Behaviour, Raw, raw_server
 
 from momento_http import (
@@ -38,17 +39,6 @@ from momento_http import (
 )
 
 TOKEN = "hostile/secret+token=0123456789.abcdefXYZ"  # "/+=" change when percent-encoded
-
-
-class Sleeps:
-    """A retry policy's sleep that records each delay instead of waiting."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await anyio.lowlevel.checkpoint()
 
 
 def replying(

@@ -18,7 +18,7 @@ import anyio
 import h11
 import pytest
 from anyio.abc import SocketStream
-from conftest import no_wait
+from conftest import Sleeps, no_wait
 from raw_http import answer, raw_server
 
 from momento_http import (
@@ -84,17 +84,6 @@ def in_turn(*answers: Answer) -> Any:
         await next(polls, hold_forever)(connection, stream)
 
     return behave
-
-
-class Sleeps:
-    """A retry policy's `sleep` that records each delay instead of waiting."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await anyio.lowlevel.checkpoint()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from conftest import CACHE, unique
+from conftest import CACHE, Sleeps, unique
 
 from momento_http import (
     AuthenticationError,
@@ -29,17 +29,6 @@ from momento_http import (
     TopicItem,
 )
 from momento_http.local import Fault, LocalServer
-
-
-class Sleeps:
-    """A retry policy's sleep that records each delay instead of waiting."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await anyio.lowlevel.checkpoint()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 import trustme
-from conftest import UVLOOP
+from conftest import UVLOOP, Sleeps
 from raw_http import raw_server
 
 from momento_http import (
@@ -146,14 +146,10 @@ async def test_a_context_offering_h2_to_a_server_that_takes_it_is_refused_before
 async def test_a_refused_certificate_is_a_certificate_error_tried_once(
     authority: trustme.CA, transport: str
 ) -> None:
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-
+    sleeps = Sleeps()
     untrusting = ssl.create_default_context()
     carrier = MomentoTransport(ssl_context=untrusting) if transport == "MomentoTransport" else None
-    policy = RetryPolicy(sleep=record)
+    policy = RetryPolicy(sleep=sleeps)
     async with (
         raw_server(tls=server_context(authority, "127.0.0.1")) as (url, _),
         httpx.AsyncClient(transport=carrier, verify=untrusting) as http,
@@ -164,4 +160,4 @@ async def test_a_refused_certificate_is_a_certificate_error_tried_once(
     assert caught.value.request_sent is False
     if transport == "MomentoTransport":  # httpcore on trio says only "BrokenResourceError"
         assert "unable to get local issuer certificate" in caught.value.message
-    assert waits == []  # not retried: the same certificate would be refused again
+    assert sleeps.delays == []  # not retried: the same certificate would be refused again
