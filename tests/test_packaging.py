@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -56,6 +57,40 @@ def test_version_flag_through_the_entry_point() -> None:
     result = _run(script, "--version")
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == f"momento-http {version('momento-http')}\n"
+
+
+def test_an_uninstalled_tree_imports_with_a_placeholder_version(tmp_path: Path) -> None:
+    """`PYTHONPATH=. python -c 'import momento_http'` from a clone, nothing installed."""
+    # The dependencies, without the installed momento-http (its code and its metadata).
+    site_packages = Path(httpx.__file__).parent.parent
+    dependencies = tmp_path / "dependencies"
+    dependencies.mkdir()
+    for entry in site_packages.iterdir():
+        if not re.match(r"_?momento[_-]http", entry.name, re.IGNORECASE):
+            (dependencies / entry.name).symlink_to(entry)
+    show = (
+        "import importlib.metadata as m, momento_http, momento_http._requests as r\n"
+        "try:\n    m.version('momento-http')\nexcept m.PackageNotFoundError:\n"
+        "    print('not installed')\n"
+        "print(momento_http.__file__, momento_http.__version__, r.USER_AGENT)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", show],  # -S: no site-packages, the copy above instead
+        cwd=tmp_path,
+        env={
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(dependencies)]),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "not installed",
+        f"{ROOT / 'momento_http' / '__init__.py'} 0+unknown momento-http-python/0+unknown",
+    ]
 
 
 def test_version_flag_through_python_dash_m() -> None:
