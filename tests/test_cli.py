@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO
 
@@ -26,7 +26,7 @@ from conftest import CACHE, local_cli, unique
 from raw_http import answer, raw_server
 
 from momento_http._cli import ExitCode
-from momento_http.local import CachePermission, CacheRole, Fault, LocalServer
+from momento_http.local import CachePermission, CacheRole, Fault, LocalServer, Settings
 
 MODULE = (sys.executable, "-m", "momento_http")
 
@@ -469,6 +469,44 @@ def test_the_local_subcommand_refuses_bad_flags() -> None:
     result = subprocess.run(early, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2
     assert "the connection options are not the local server's" in result.stderr
+
+
+def help_entries(text: str) -> dict[str, str]:
+    """Each option of an argparse `--help`, with its description (one line of it per line)."""
+    entries: dict[str, str] = {}
+    flags = ""
+    for line in text.splitlines():
+        if line.startswith("  -"):  # an option: its flags, then its help after 2+ spaces
+            flags, _, about = line.strip().partition("  ")
+            entries[flags] = about.strip()
+        elif line.startswith("    ") and flags:  # the help went on, or began, below the flags
+            entries[flags] = f"{entries[flags]} {line.strip()}".strip()
+        else:
+            flags = ""
+    return entries
+
+
+def test_the_local_help_describes_every_option_with_its_default() -> None:
+    result = subprocess.run(
+        [*MODULE, "local", "--help"],
+        env={**os.environ, "COLUMNS": "200"},  # one line per description
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    entries = help_entries(result.stdout)
+    undescribed = [flags for flags, about in entries.items() if not about]
+    assert not undescribed, f"no help for {undescribed}"
+    assert entries["--host HOST"].endswith("(default: 127.0.0.1)")
+    assert entries["--port PORT"].endswith("(default: 8080)")
+    for field in fields(Settings):
+        flag = "--" + field.name.replace("_", "-")
+        (about,) = [about for flags, about in entries.items() if re.match(rf"{flag}[ ,]", flags)]
+        assert re.search(r"\w.* \(default: [^)]+\)$", about), f"{flag}: {about!r}"
+    assert entries["--extra-fields, --no-extra-fields"].endswith("(default: off)")
+    assert entries["--header-faults, --no-header-faults"].endswith("(default: on)")
+    assert "(default: 5242880, 5 MiB)" in entries["--max-item-bytes BYTES"]
 
 
 # A token a shell would take apart if it were not quoted (the client accepts it as it is).
