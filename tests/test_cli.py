@@ -22,13 +22,15 @@ import h11
 import httpx
 import pytest
 from anyio.abc import SocketStream
-from conftest import CACHE, local_cli, unique
+from conftest import CACHE, ROOT, local_cli, unique
 from raw_http import answer, raw_server
 
 from momento_http._cli import ExitCode
+from momento_http._cli._parser import build_parser
 from momento_http.local import CachePermission, CacheRole, Fault, LocalServer, Settings
 
 MODULE = (sys.executable, "-m", "momento_http")
+URL_8080 = "http://127.0.0.1:8080"
 
 
 @dataclass(frozen=True)
@@ -486,6 +488,23 @@ def help_entries(text: str) -> dict[str, str]:
     return entries
 
 
+@pytest.mark.parametrize("command", ["", "get", "set", "delete", "publish", "subscribe"])
+def test_the_command_line_page_names_every_option(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"] if command else ["--help"])
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    options = {
+        flag
+        for flags in help_entries(capsys.readouterr().out)
+        for flag in re.findall(r"--[a-z-]+", flags)
+    }
+    assert "--timeout" in options
+    unnamed = {flag for flag in options if not re.search(rf"(?<![\w-]){flag}(?![\w-])", page)}
+    assert not unnamed, f"docs/cli.md does not name {sorted(unnamed)}"
+
+
 def test_the_local_help_describes_every_option_with_its_default() -> None:
     result = subprocess.run(
         [*MODULE, "local", "--help"],
@@ -565,3 +584,8 @@ def test_the_local_subcommand_prints_exports_for_another_shell(tmp_path: Path) -
     assert lines[5].startswith("export MOMENTO_BASE_URL=")
     assert shell.returncode == 0, shell.stderr
     assert shell.stdout.splitlines() == ["from a shell", "from a shell"]
+    # The README and the command line's page show these lines as printed, on port 8080.
+    base_url = lines[0].rsplit(" ", 1)[1]
+    shown = pasted.replace(shlex.quote(AWKWARD_TOKEN), "...").replace(base_url, URL_8080)
+    for page in (ROOT / "README.md", ROOT / "docs" / "cli.md"):
+        assert f"```sh\n{shown}\n```" in page.read_text(encoding="utf-8"), page.name
