@@ -22,7 +22,7 @@ import h11
 import httpx
 import pytest
 from anyio.abc import SocketStream
-from conftest import CACHE, ROOT, local_cli, unique
+from conftest import CACHE, ROOT, local_cli, source_tree_env, unique
 from raw_http import answer, raw_server
 
 from momento_http._cli import ExitCode
@@ -526,6 +526,27 @@ def test_the_local_help_describes_every_option_with_its_default() -> None:
     assert entries["--extra-fields, --no-extra-fields"].endswith("(default: off)")
     assert entries["--header-faults, --no-header-faults"].endswith("(default: on)")
     assert "(default: 5242880, 5 MiB)" in entries["--max-item-bytes BYTES"]
+
+
+def test_the_local_subcommand_without_its_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "momento_http", "local", "--port", "0"],
+        cwd=tmp_path,
+        env=source_tree_env(tmp_path, without=frozenset({"uvicorn"})),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert result.stderr == (
+        "momento-http local: needs the local extra (uvicorn is missing): from a clone, "
+        "pip install './momento-http[local]'; or from git, "
+        "pip install 'momento-http[local] @ git+<the repository URL>'\n"
+    )
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install './momento-http[local]'" in readme  # the install it points to
+    assert 'pip install "momento-http[local] @ git+https://github.com/OWNER/REPO"' in readme
 
 
 # A token a shell would take apart if it were not quoted (the client accepts it as it is).

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -15,13 +14,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 import httpx
-from conftest import CACHE, unique
+from conftest import CACHE, ROOT, source_tree_env, unique
 
 import momento_http
 from momento_http import MomentoClient, MomentoTransport
 from momento_http.local import LocalServer
 
-ROOT = Path(__file__).parent.parent
 # tomllib is 3.11+; the one line is enough to read.
 DECLARED = re.search(r'^version = "([^"]+)"$', (ROOT / "pyproject.toml").read_text(), re.M)
 
@@ -61,13 +59,6 @@ def test_version_flag_through_the_entry_point() -> None:
 
 def test_an_uninstalled_tree_imports_with_a_placeholder_version(tmp_path: Path) -> None:
     """`PYTHONPATH=. python -c 'import momento_http'` from a clone, nothing installed."""
-    # The dependencies, without the installed momento-http (its code and its metadata).
-    site_packages = Path(httpx.__file__).parent.parent
-    dependencies = tmp_path / "dependencies"
-    dependencies.mkdir()
-    for entry in site_packages.iterdir():
-        if not re.match(r"_?momento[_-]http", entry.name, re.IGNORECASE):
-            (dependencies / entry.name).symlink_to(entry)
     show = (
         "import importlib.metadata as m, momento_http, momento_http._requests as r\n"
         "try:\n    m.version('momento-http')\nexcept m.PackageNotFoundError:\n"
@@ -75,12 +66,9 @@ def test_an_uninstalled_tree_imports_with_a_placeholder_version(tmp_path: Path) 
         "print(momento_http.__file__, momento_http.__version__, r.USER_AGENT)"
     )
     result = subprocess.run(
-        [sys.executable, "-S", "-c", show],  # -S: no site-packages, the copy above instead
+        [sys.executable, "-S", "-c", show],
         cwd=tmp_path,
-        env={
-            "PATH": os.environ["PATH"],
-            "PYTHONPATH": os.pathsep.join([str(ROOT), str(dependencies)]),
-        },
+        env=source_tree_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=60,
