@@ -101,13 +101,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         flag = "--" + field.name.replace("_", "-")
         about = _SETTING_HELP[field.name]
         if field.type == "bool":  # --extra-fields / --no-extra-fields
-            # The default is set on the parser, not the action: Python before 3.14 would
-            # add a "(default: False)" of its own to the help.
-            parser.set_defaults(**{field.name: default})
             shown = "on" if default else "off"
             settings.add_argument(
                 flag, action=argparse.BooleanOptionalAction, help=f"{about} (default: {shown})"
             )
+            # Set once the action is made: Python 3.10 adds a "(default: False)" of its own
+            # to the help of one made with a default.
+            parser.set_defaults(**{field.name: default})
         else:
             kind = int if field.type.startswith("int") else float
             shown = _shown(field.name, default)
