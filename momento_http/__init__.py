@@ -1,7 +1,5 @@
 """momento_http: an asyncio SDK for the Momento HTTP API, and a local Momento HTTP server."""
 
-from importlib.metadata import version as _installed_version
-
 from momento_http._client import MomentoClient
 from momento_http._config import (
     CLIENT_DEFAULT,
@@ -31,6 +29,7 @@ from momento_http._retry import RetryPolicy
 from momento_http._subscription import Subscription
 from momento_http._subscription_stats import SubscriptionStats
 from momento_http._transport import MomentoTransport
+from momento_http._version import VERSION as _VERSION
 
 __all__ = [
     "CLIENT_DEFAULT",
@@ -63,5 +62,5 @@ __all__ = [
     "UseClientDefault",
 ]
 
-# pyproject.toml's `version` is the one source; this is what pip installed from it.
-__version__ = _installed_version("momento-http")
+# What pip installed from pyproject.toml's `version`; "0+unknown" from an uninstalled tree.
+__version__ = _VERSION

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib.metadata import version
 from typing import Final
 from urllib.parse import quote
 
@@ -11,10 +10,11 @@ import httpx
 
 from momento_http._families import Family
 from momento_http._transport import REQUEST_STATE, OneChunk, RequestState
+from momento_http._version import VERSION
 
 __all__ = ["USER_AGENT", "RequestFactory"]
 
-USER_AGENT: Final = f"momento-http-python/{version('momento-http')}"
+USER_AGENT: Final = f"momento-http-python/{VERSION}"
 _BODY_METHODS: Final = frozenset({"PUT", "POST"})
 _KEPT_URLS: Final = 1024
 

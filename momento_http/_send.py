@@ -25,6 +25,7 @@ from momento_http._errors import (
     ClientClosedError,
     MalformedResponseError,
     MomentoError,
+    MomentoTimeoutError,
 )
 from momento_http._exception_mapping import FOREIGN_FAILURES, Phase, deadline_passed, translate
 from momento_http._families import HTTPX, client_family
@@ -173,34 +174,34 @@ class Sender:
                 answer = await read_answer(response, call.accept, call.max_bytes, request)
             except FOREIGN_FAILURES as caught:
                 failure = caught
-        if LOGGER.isEnabledFor(logging.DEBUG):
-            if deadline.expired:
-                outcome = "deadline"
-            elif failure is not None:
-                outcome = type(failure).__name__
-            else:
-                outcome = str(answer.status) if answer is not None else "?"
-            _log_try(request, outcome, started, attempt)
-        # Raised here, outside any `except`: the foreign exception must not become the
+        # Raised below, outside any `except`: the foreign exception must not become the
         # context of ours, for it carries the request, token and all.
+        error: MomentoError | None = None
         if deadline.expired:
             if call.wait is not None and phase is Phase.SENDING and not state.response_started:
+                if LOGGER.isEnabledFor(logging.DEBUG):
+                    quiet = f"-> nothing within {deadline.seconds:g} s, as a long poll may"
+                    _log_try(request, quiet, attempt, call.limit)
                 return call.decode(None)  # the poll's time passed quietly: no news
-            raise deadline_passed(
+            error = deadline_passed(
                 deadline.seconds, phase=phase, state=state, method=call.method, url=request.url
             )
-        if failure is not None:
+        elif failure is not None:
             if isinstance(failure, RuntimeError) and self._http.is_closed:
-                raise ClientClosedError("the http_client given to this MomentoClient is closed")
-            scrub = self._redactor.scrub
-            raise translate(
-                failure,
-                phase=phase,
-                state=state,
-                method=call.method,
-                url=request.url,
-                scrub=scrub,
-            )
+                error = ClientClosedError("the http_client given to this MomentoClient is closed")
+            else:
+                error = translate(
+                    failure,
+                    phase=phase,
+                    state=state,
+                    method=call.method,
+                    url=request.url,
+                    scrub=self._redactor.scrub,
+                )
+        if LOGGER.isEnabledFor(logging.DEBUG):
+            _log_try(request, _outcome(call, answer, error, started), attempt, call.limit)
+        if error is not None:
+            raise error
         assert answer is not None
         return self._judge(call, answer, request)
 
@@ -212,7 +213,7 @@ class Sender:
                 return call.decode(answer)
             except ValueError as bad:
                 malformed = str(bad)
-        elif answer.status == httpx.codes.NOT_FOUND and call.miss_ok and says_key_not_found(answer):
+        elif _is_miss(call, answer):
             return call.decode(answer)
         if malformed is not None:
             raise MalformedResponseError(
@@ -229,21 +230,46 @@ class Sender:
         if LOGGER.isEnabledFor(logging.INFO):
             what = call.describe() if call.describe is not None else f"{call.method} {error.url}"
             LOGGER.info(
-                "%s: try %d failed (%s: %s); trying again in %.2f s",
+                "%s: %s failed (%s: %s); trying again in %.2f s",
                 what,
-                attempt,
+                _try_number(attempt, call.limit),
                 type(error).__name__,
                 error.message,
                 delay,
             )
 
 
-def _log_try(request: httpx.Request, outcome: str, started: float, attempt: int) -> None:
+def _is_miss(call: Call[T], answer: Answer) -> bool:
+    """Whether the answer is the call's miss: a 404 saying the key is not there."""
+    return answer.status == httpx.codes.NOT_FOUND and call.miss_ok and says_key_not_found(answer)
+
+
+def _try_number(attempt: int, limit: int | None) -> str:
+    return f"try {attempt}" if limit is None else f"try {attempt} of {limit}"
+
+
+def _outcome(
+    call: Call[T], answer: Answer | None, error: MomentoError | None, started: float
+) -> str:
+    """How a try ended, for its DEBUG line: the status, or what failed."""
+    if isinstance(error, MomentoTimeoutError):
+        return f"timed out: {error.message}"
+    took = f"{(current_time() - started) * 1000:.1f} ms"
+    if error is not None:
+        return f"failed after {took}: {type(error).__name__}: {error.message}"
+    assert answer is not None
+    if _is_miss(call, answer):
+        return f"-> {answer.status} (a miss) in {took}"
+    # The standard phrase, not the server's: a server's may echo the token.
+    phrase = httpx.codes.get_reason_phrase(answer.status)
+    return f"-> {answer.status} {phrase} in {took}" if phrase else f"-> {answer.status} in {took}"
+
+
+def _log_try(request: httpx.Request, outcome: str, attempt: int, limit: int | None) -> None:
     LOGGER.debug(
-        "%s %s -> %s in %.1f ms (try %d)",
+        "%s %s %s (%s)",
         request.method,
         redact_url(request.url),
         outcome,
-        (current_time() - started) * 1000,
-        attempt,
+        _try_number(attempt, limit),
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -40,6 +42,26 @@ async def no_wait(seconds: float) -> None:
     """A retry policy's sleep for tests: yields to other tasks, never waits."""
     del seconds
     await anyio.lowlevel.checkpoint()
+
+
+ROOT = Path(__file__).parent.parent
+
+
+def source_tree_env(tmp_path: Path, *, without: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The environment for `python -S` to import this source tree, as a clone not installed.
+
+    `-S` leaves out site-packages; `PYTHONPATH` names the tree, and a copy of site-packages
+    (as links) without the installed momento-http, its code and its metadata, or the
+    distributions named in `without` (import names, lower case).
+    """
+    site_packages = Path(httpx.__file__).parent.parent
+    kept = tmp_path / "site-packages"
+    kept.mkdir()
+    left_out = {"momento_http", *without}
+    for entry in site_packages.iterdir():
+        if entry.name.lower().lstrip("_").split("-")[0].split(".")[0] not in left_out:
+            (kept / entry.name).symlink_to(entry)
+    return {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join([str(ROOT), str(kept)])}
 
 
 class FakeClock:

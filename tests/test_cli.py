@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO
 
@@ -22,13 +22,15 @@ import h11
 import httpx
 import pytest
 from anyio.abc import SocketStream
-from conftest import CACHE, local_cli, unique
+from conftest import CACHE, ROOT, local_cli, source_tree_env, unique
 from raw_http import answer, raw_server
 
 from momento_http._cli import ExitCode
-from momento_http.local import CachePermission, CacheRole, Fault, LocalServer
+from momento_http._cli._parser import build_parser
+from momento_http.local import CachePermission, CacheRole, Fault, LocalServer, Settings
 
 MODULE = (sys.executable, "-m", "momento_http")
+URL_8080 = "http://127.0.0.1:8080"
 
 
 @dataclass(frozen=True)
@@ -471,6 +473,82 @@ def test_the_local_subcommand_refuses_bad_flags() -> None:
     assert "the connection options are not the local server's" in result.stderr
 
 
+def help_entries(text: str) -> dict[str, str]:
+    """Each option of an argparse `--help`, with its description (one line of it per line)."""
+    entries: dict[str, str] = {}
+    flags = ""
+    for line in text.splitlines():
+        if line.startswith("  -"):  # an option: its flags, then its help after 2+ spaces
+            flags, _, about = line.strip().partition("  ")
+            entries[flags] = about.strip()
+        elif line.startswith("    ") and flags:  # the help went on, or began, below the flags
+            entries[flags] = f"{entries[flags]} {line.strip()}".strip()
+        else:
+            flags = ""
+    return entries
+
+
+@pytest.mark.parametrize("command", ["", "get", "set", "delete", "publish", "subscribe"])
+def test_the_command_line_page_names_every_option(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"] if command else ["--help"])
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    options = {
+        flag
+        for flags in help_entries(capsys.readouterr().out)
+        for flag in re.findall(r"--[a-z-]+", flags)
+    }
+    assert "--timeout" in options
+    unnamed = {flag for flag in options if not re.search(rf"(?<![\w-]){flag}(?![\w-])", page)}
+    assert not unnamed, f"docs/cli.md does not name {sorted(unnamed)}"
+
+
+def test_the_local_help_describes_every_option_with_its_default() -> None:
+    result = subprocess.run(
+        [*MODULE, "local", "--help"],
+        env={**os.environ, "COLUMNS": "200"},  # one line per description
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    entries = help_entries(result.stdout)
+    undescribed = [flags for flags, about in entries.items() if not about]
+    assert not undescribed, f"no help for {undescribed}"
+    assert entries["--host HOST"].endswith("(default: 127.0.0.1)")
+    assert entries["--port PORT"].endswith("(default: 8080)")
+    for field in fields(Settings):
+        flag = "--" + field.name.replace("_", "-")
+        (about,) = [about for flags, about in entries.items() if re.match(rf"{flag}[ ,]", flags)]
+        assert re.search(r"\w.* \(default: [^)]+\)$", about), f"{flag}: {about!r}"
+    assert entries["--extra-fields, --no-extra-fields"].endswith("(default: off)")
+    assert entries["--header-faults, --no-header-faults"].endswith("(default: on)")
+    assert "(default: 5242880, 5 MiB)" in entries["--max-item-bytes BYTES"]
+
+
+def test_the_local_subcommand_without_its_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "momento_http", "local", "--port", "0"],
+        cwd=tmp_path,
+        env=source_tree_env(tmp_path, without=frozenset({"uvicorn"})),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert result.stderr == (
+        "momento-http local: needs the local extra (uvicorn is missing): from a clone, "
+        "pip install './momento-http[local]'; or from git, "
+        "pip install 'momento-http[local] @ git+<the repository URL>'\n"
+    )
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install './momento-http[local]'" in readme  # the install it points to
+    assert 'pip install "momento-http[local] @ git+https://github.com/OWNER/REPO"' in readme
+
+
 # A token a shell would take apart if it were not quoted (the client accepts it as it is).
 AWKWARD_TOKEN = "it's-$HOME;`x`|\"&*"
 FROM_ENV = """
@@ -527,3 +605,8 @@ def test_the_local_subcommand_prints_exports_for_another_shell(tmp_path: Path) -
     assert lines[5].startswith("export MOMENTO_BASE_URL=")
     assert shell.returncode == 0, shell.stderr
     assert shell.stdout.splitlines() == ["from a shell", "from a shell"]
+    # The README and the command line's page show these lines as printed, on port 8080.
+    base_url = lines[0].rsplit(" ", 1)[1]
+    shown = pasted.replace(shlex.quote(AWKWARD_TOKEN), "...").replace(base_url, URL_8080)
+    for page in (ROOT / "README.md", ROOT / "docs" / "cli.md"):
+        assert f"```sh\n{shown}\n```" in page.read_text(encoding="utf-8"), page.name

@@ -193,7 +193,7 @@ def test_the_command_line_example(tmp_path: Path) -> None:
             "cli.sh",
             env={
                 "MOMENTO_API_KEY": server.api_key,
-                "BASE_URL": str(server.base_url),
+                "MOMENTO_BASE_URL": str(server.base_url),
                 "PATH": os.pathsep.join([bin_dir, os.environ["PATH"]]),
             },
         )
@@ -203,6 +203,9 @@ def test_the_command_line_example(tmp_path: Path) -> None:
     assert '"value": "first", "sequence_number": 1' in lines[2]
     assert '"value": "second", "sequence_number": 2' in lines[3]
     assert server.api_key not in output
+    # It reads the variables the command line does, no shell variable of its own.
+    script = (EXAMPLES / "cli.sh").read_text(encoding="utf-8")
+    assert set(re.findall(r"\$\{?(\w+)", script)) == {"0"}
 
 
 def test_the_testing_example_passes_under_pytest_asyncio(pytester: pytest.Pytester) -> None:

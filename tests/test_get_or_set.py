@@ -16,6 +16,7 @@ from conftest import CACHE, FakeClock, no_wait, unique
 from momento_http import (
     InvalidArgumentError,
     MomentoClient,
+    MomentoTimeoutError,
     MomentoTransport,
     RetryPolicy,
     ServerError,
@@ -372,3 +373,22 @@ async def test_the_calls_retry_policy_applies_to_its_read_and_its_store(
     assert await client.get_or_set(CACHE, key, Loads(b"v"), retry=retry) == b"v"
     assert faulty.fault_hits == {"status 503": 2}
     assert await client.get(CACHE, key) == b"v"  # the store's second try stored it
+
+
+async def test_the_calls_timeout_applies_to_its_read_and_its_store(
+    faulty: LocalServer, client: MomentoClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The client's timeout is 5 s; each error names the deadline it met, so which timeout
+    # bounded the request shows in its message, not in how long the test took.
+    caplog.set_level(logging.WARNING, logger="momento_http")
+    key = unique("timed")
+    faulty.inject_fault(Fault(delay=300, method="GET", key=key, request="item"))
+    load = Loads(b"v")
+    with pytest.raises(MomentoTimeoutError, match=r"no answer within 2 s"):
+        await client.get_or_set(CACHE, key, load, timeout=2)
+    assert load.calls == 0
+    faulty.inject_fault(Fault(delay=300, method="PUT", key=key, request="item"))
+    assert await client.get_or_set(CACHE, key, load, timeout=2) == b"v"
+    (record,) = [r for r in caplog.records if r.name == "momento_http"]
+    assert "not stored: no answer within 2 s (PUT " in record.getMessage()
+    assert faulty.fault_hits == {"stall": 2}

@@ -291,7 +291,7 @@ async def test_a_token_echoed_in_content_encoding_is_hidden(
     )
     assert_hidden(shown(error))
     assert len(sleeps.delays) == 2
-    assert "try 1 failed (MalformedResponseError" in logged(logs)
+    assert "try 1 of 3 failed (MalformedResponseError" in logged(logs)
     assert_hidden(logged(logs))
 
 

@@ -6,10 +6,18 @@ import logging
 import re
 from types import ModuleType
 
+import httpx
 import pytest
 from conftest import CACHE, no_wait, unique
 
-from momento_http import MomentoClient, RetryPolicy
+from momento_http import (
+    CacheNotFoundError,
+    MomentoClient,
+    MomentoConnectionError,
+    MomentoTimeoutError,
+    RetryPolicy,
+    TopicItem,
+)
 from momento_http.local import Fault, LocalServer
 
 PATIENT = RetryPolicy(max_attempts=3, sleep=no_wait)
@@ -30,9 +38,77 @@ async def test_each_try_is_logged_at_debug_and_each_retry_at_info(
     assert [record.levelno for record in logged] == [logging.DEBUG, logging.INFO, logging.DEBUG]
     first, retry, second = (record.getMessage() for record in logged)
     url = re.escape(f"{faulty.base_url}/cache/{CACHE}?key=logged-")
-    assert re.fullmatch(rf"GET {url}\w+ -> 503 in \d+\.\d ms \(try 1\)", first)
-    assert re.fullmatch(rf"GET {url}\w+ -> 404 in \d+\.\d ms \(try 2\)", second)
-    assert "try 1 failed (ServerError: busy); trying again in" in retry
+    assert re.fullmatch(
+        rf"GET {url}\w+ -> 503 Service Unavailable in \d+\.\d ms \(try 1 of 3\)", first
+    )
+    assert re.fullmatch(rf"GET {url}\w+ -> 404 \(a miss\) in \d+\.\d ms \(try 2 of 3\)", second)
+    assert re.fullmatch(
+        rf"GET {url}\w+: try 1 of 3 failed \(ServerError: busy\); trying again in \d\.\d\d s",
+        retry,
+    )
+
+
+async def test_a_404_that_is_no_miss_is_logged_as_what_it_is(
+    server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="momento_http")
+    async with MomentoClient(server.api_key, base_url=server.base_url, retry=None) as client:
+        with pytest.raises(CacheNotFoundError):
+            await client.get("no-such-cache", "k")
+    (line,) = [record.getMessage() for record in records(caplog, "momento_http")]
+    url = re.escape(f"{server.base_url}/cache/no-such-cache?key=k")
+    assert re.fullmatch(rf"GET {url} -> 404 Not Found in \d+\.\d ms \(try 1 of 1\)", line)
+
+
+async def test_a_try_that_times_out_is_logged_with_its_deadline(
+    faulty: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="momento_http")
+    key = unique("slow")
+    faulty.inject_fault(Fault(delay=300, key=key))
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=None) as client:
+        with pytest.raises(MomentoTimeoutError):
+            await client.get(CACHE, key, timeout=0.5)
+    (line,) = [record.getMessage() for record in records(caplog, "momento_http")]
+    url = re.escape(f"{faulty.base_url}/cache/{CACHE}?key={key}")
+    assert re.fullmatch(rf"GET {url} timed out: no answer within 0\.5 s \(try 1 of 1\)", line)
+
+
+async def test_a_failed_try_is_logged_with_the_error_it_raises(
+    faulty: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="momento_http")
+    key = unique("cut")
+    faulty.inject_fault(Fault(disconnect="before_response", key=key))
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=None) as client:
+        with pytest.raises(MomentoConnectionError) as raised:
+            await client.get(CACHE, key)
+    (line,) = [record.getMessage() for record in records(caplog, "momento_http")]
+    url = re.escape(f"{faulty.base_url}/cache/{CACHE}?key={key}")
+    said = re.escape(f"MomentoConnectionError: {raised.value.message}")
+    assert re.fullmatch(rf"GET {url} failed after \d+\.\d ms: {said} \(try 1 of 1\)", line)
+
+
+async def test_a_long_poll_with_no_answer_in_time_is_logged_as_quiet(
+    faulty: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="momento_http")
+    topic = unique("quiet-poll")
+    # A poll's answer may take poll_timeout, and a connect's time, to begin: 1.5 s here.
+    timeout = httpx.Timeout(5.0, connect=1.0)
+    async with MomentoClient(
+        faulty.api_key, base_url=faulty.base_url, timeout=timeout, poll_timeout=0.5
+    ) as client:
+        await client.publish(CACHE, topic, "m1")
+        faulty.inject_fault(Fault(delay=300, request="poll", topic=topic))  # the first poll
+        async with client.subscribe(CACHE, topic, sequence_number=1) as subscription:
+            event = await anext(aiter(subscription))
+    assert isinstance(event, TopicItem)
+    lines = [record.getMessage() for record in records(caplog, "momento_http")]
+    publish, quiet, answered = [line for line in lines if f"/topics/{CACHE}/{topic}" in line]
+    assert publish.startswith("POST ")
+    assert quiet.endswith(" -> nothing within 1.5 s, as a long poll may (try 1)")
+    assert re.search(r" -> 200 OK in \d+\.\d ms \(try 1\)$", answered)
 
 
 async def test_normal_operation_logs_nothing_at_warning(

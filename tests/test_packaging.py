@@ -14,13 +14,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 import httpx
-from conftest import CACHE, unique
+from conftest import CACHE, ROOT, source_tree_env, unique
 
 import momento_http
 from momento_http import MomentoClient, MomentoTransport
 from momento_http.local import LocalServer
 
-ROOT = Path(__file__).parent.parent
 # tomllib is 3.11+; the one line is enough to read.
 DECLARED = re.search(r'^version = "([^"]+)"$', (ROOT / "pyproject.toml").read_text(), re.M)
 
@@ -56,6 +55,30 @@ def test_version_flag_through_the_entry_point() -> None:
     result = _run(script, "--version")
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == f"momento-http {version('momento-http')}\n"
+
+
+def test_an_uninstalled_tree_imports_with_a_placeholder_version(tmp_path: Path) -> None:
+    """`PYTHONPATH=. python -c 'import momento_http'` from a clone, nothing installed."""
+    show = (
+        "import importlib.metadata as m, momento_http, momento_http._requests as r\n"
+        "try:\n    m.version('momento-http')\nexcept m.PackageNotFoundError:\n"
+        "    print('not installed')\n"
+        "print(momento_http.__file__, momento_http.__version__, r.USER_AGENT)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", show],
+        cwd=tmp_path,
+        env=source_tree_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "not installed",
+        f"{ROOT / 'momento_http' / '__init__.py'} 0+unknown momento-http-python/0+unknown",
+    ]
 
 
 def test_version_flag_through_python_dash_m() -> None:

@@ -284,7 +284,7 @@ async def test_a_cut_first_answer_is_announced_before_the_next_message(
     (resume,) = [r.getMessage() for r in caplog.records if r.name == "momento_http"]
     assert resume.startswith(
         f"subscription to '{CACHE}'/'{topic}' resumes from the next message published "
-        "(its start is now unknown: a Discontinuity will say so): try 1 failed "
+        "(its start is now unknown: a Discontinuity will say so): try 1 of 5 failed "
         "(MomentoConnectionError: "
     )
 

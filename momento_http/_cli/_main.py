@@ -22,8 +22,9 @@ def _run_local_server(argv: list[str]) -> int:
         from momento_http.local._cli import main as local_main  # noqa: PLC0415 - needs uvicorn
     except ModuleNotFoundError as missing:
         print(
-            f"{PROG} local: needs the local extra ({missing.name} is missing): "
-            "pip install 'momento-http[local]'",
+            f"{PROG} local: needs the local extra ({missing.name} is missing): from a clone, "
+            "pip install './momento-http[local]'; or from git, "
+            "pip install 'momento-http[local] @ git+<the repository URL>'",
             file=sys.stderr,
         )
         return ExitCode.BAD_INPUT

@@ -13,8 +13,31 @@ from momento_http.local._settings import DEFAULT_CACHE, Settings
 
 __all__ = ["main"]
 
+_MIB = 1024 * 1024
+_HOST = "127.0.0.1"
+_PORT = 8080
 _DEFAULTS = Settings()
-_UNSET = {"max_connections": "as many as the open-file limit allows"}  # what None means
+# One line each for --help; Settings' docstring says the rest.
+_SETTING_HELP = {
+    "max_item_bytes": "the largest item, key and value together",
+    "max_ttl_seconds": "the longest TTL a set may ask for",
+    "max_publish_bytes": "the largest message a publish may carry",
+    "max_memory_bytes": "what everything stored may take; past it the server evicts",
+    "topic_ring_size": "how many recent messages each topic keeps for polls",
+    "topic_idle_seconds": "drop a topic with no publish and no poll for this long",
+    "poll_hold_seconds": "how long a poll with nothing to return is held",
+    "poll_batch_size": "the most messages one poll answer carries",
+    "heartbeat_seconds": "answer a poll that waited this long with a heartbeat",
+    "extra_fields": "add fields and item kinds clients do not know to poll answers",
+    "header_faults": "obey fault rules in the x-momento-local-fault request header",
+    "max_fault_rules": "the most fault rules armed at once",
+    "max_connections": "the most connections served at once; past it, 503",
+    "request_timeout_seconds": "how long a request's head, then its body, may take to come",
+}
+_UNSET = {  # what None means
+    "heartbeat_seconds": "none",
+    "max_connections": "as many as the open-file limit allows",
+}
 _EXPORTS = """\
 # in another shell, for momento-http and MomentoClient.from_env():
 export MOMENTO_API_KEY={key}
@@ -28,13 +51,31 @@ def _fault_rule(text: str) -> Fault:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _shown(name: str, default: float | None) -> str:
+    """A numeric setting's default, as --help shows it."""
+    if default is None:
+        return _UNSET[name]
+    if isinstance(default, float):
+        return f"{default:g}"
+    if name.endswith("_bytes") and default % _MIB == 0:
+        return f"{default}, {default // _MIB} MiB"
+    return str(default)
+
+
 def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Serve the Momento HTTP API (cache and topics) from memory.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on (0: any)")
+    parser.add_argument(
+        "--host", default=_HOST, help=f"the address to listen on (default: {_HOST})"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=_PORT,
+        help=f"the port to listen on; 0 picks a free one (default: {_PORT})",
+    )
     parser.add_argument(
         "--cache",
         action="append",
@@ -58,12 +99,26 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     for field in fields(Settings):
         default = getattr(_DEFAULTS, field.name)
         flag = "--" + field.name.replace("_", "-")
+        about = _SETTING_HELP[field.name]
         if field.type == "bool":  # --extra-fields / --no-extra-fields
-            settings.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            shown = "on" if default else "off"
+            settings.add_argument(
+                flag, action=argparse.BooleanOptionalAction, help=f"{about} (default: {shown})"
+            )
+            # Set once the action is made: Python 3.10 adds a "(default: False)" of its own
+            # to the help of one made with a default.
+            parser.set_defaults(**{field.name: default})
         else:
             kind = int if field.type.startswith("int") else float
-            shown = _UNSET.get(field.name, "unset") if default is None else default
-            settings.add_argument(flag, type=kind, default=default, help=f"(default {shown})")
+            shown = _shown(field.name, default)
+            unit = field.name.rsplit("_", 1)[1]
+            settings.add_argument(
+                flag,
+                type=kind,
+                default=default,
+                metavar=unit.upper() if unit in {"bytes", "seconds"} else "N",
+                help=f"{about} (default: {shown})",
+            )
     return parser
 
 
