@@ -7,11 +7,12 @@ import httpx
 
 from momento_http._answers import ERROR_BODY_BYTES, Answer
 from momento_http._errors import MalformedResponseError
-from momento_http._transport import BODY
+from momento_http._families import ASYNC_BYTE_STREAMS
+from momento_http._transport import BODY, OneChunk
 
 __all__ = ["read_answer"]
 
-_READ = httpx.ByteStream(b"")
+_READ = OneChunk(b"")  # an answer's stream once it is read: of either httpx family
 _DIGITS = 18  # a declared length longer than this is over any cap (and no number to parse)
 # The IANA registry's content codings: a server's header is quoted only when it names these,
 # for anything else it says may be the token it was sent.
@@ -101,7 +102,7 @@ async def read_answer(
 async def _read_capped(response: httpx.Response, cap: int, *, truncate: bool) -> bytes | None:
     """The body; when it is over `cap` bytes, its first `cap` (`truncate`) or None."""
     stream = response.stream
-    assert isinstance(stream, httpx.AsyncByteStream)
+    assert isinstance(stream, ASYNC_BYTE_STREAMS)
     chunks: list[bytes] = []
     size = 0
     iterator = aiter(stream)

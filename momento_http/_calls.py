@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
 
 import httpx
 
@@ -21,10 +21,13 @@ from momento_http._validation import (
     ttl_seconds,
 )
 
+if TYPE_CHECKING:
+    import httpx2
+
 __all__ = ["CallMaker", "RetryOption", "TimeoutOption"]
 
 T = TypeVar("T")
-TimeoutOption = float | httpx.Timeout | UseClientDefault
+TimeoutOption: TypeAlias = "float | httpx.Timeout | httpx2.Timeout | UseClientDefault"
 RetryOption = RetryPolicy | UseClientDefault | None
 
 _KEPT_PATHS: Final = 256

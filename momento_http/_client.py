@@ -28,6 +28,7 @@ from momento_http._topic_polls import Subscriptions
 from momento_http._validation import Key, Value
 
 if TYPE_CHECKING:
+    import httpx2
     from typing_extensions import Unpack  # typing's own from 3.11
 
 __all__ = ["MomentoClient"]
@@ -61,8 +62,8 @@ class MomentoClient:
         base_url: A full base URL; plain `http://` is meant for local servers.
         default_ttl: The TTL `set` uses when a call gives none, in seconds or as a timedelta.
         timeout: Seconds each try of a request may take, connect to last byte; or an
-            `httpx.Timeout`, whose phases apply as httpx defines them and whose largest
-            value bounds each try.
+            `httpx.Timeout` (or httpx2's), whose phases apply as httpx defines them and
+            whose largest value bounds each try.
         poll_timeout: Seconds a topic poll may wait for its answer to begin; reaching it
             just means the subscription polls again.
         retry: Which failures are retried and how; None turns retries off. Calls can
@@ -71,10 +72,11 @@ class MomentoClient:
             `Authorization` header. The header is safer: query strings end up in logs.
         max_response_bytes: The largest answer to a `get` the client reads; a longer one
             raises `MalformedResponseError`.
-        http_client: The `httpx.AsyncClient` every request goes through (its event hooks,
-            transport, limits and proxy apply; its base URL, headers and cookies do not),
-            never closed by this client. By default the client makes its own, on a
-            `MomentoTransport`, which gives each subscription a connection of its own.
+        http_client: The `httpx.AsyncClient` or `httpx2.AsyncClient` every request goes
+            through (its event hooks, transport, limits and proxy apply; its base URL,
+            headers and cookies do not), never closed by this client. By default the
+            client makes its own, on a `MomentoTransport`, which gives each subscription a
+            connection of its own.
 
     Raises:
         InvalidArgumentError: An argument is malformed, or no base URL can be found.
@@ -86,14 +88,14 @@ class MomentoClient:
         *,
         endpoint: str | None = None,
         region: str | None = None,
-        base_url: str | httpx.URL | None = None,
+        base_url: str | httpx.URL | httpx2.URL | None = None,
         default_ttl: int | timedelta | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | httpx2.Timeout = DEFAULT_TIMEOUT,
         poll_timeout: float = DEFAULT_POLL_TIMEOUT,
         retry: RetryPolicy | None = DEFAULT_RETRY,
         token_in_query: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: httpx.AsyncClient | httpx2.AsyncClient | None = None,
     ) -> None:
         config = ClientConfig.from_arguments(
             api_key,

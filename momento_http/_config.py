@@ -6,16 +6,20 @@ import enum
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Final, TypedDict
+from typing import TYPE_CHECKING, Final, TypedDict, cast
 
 import httpx
 
 from momento_http._credentials import parse_api_key, resolve_base_url
 from momento_http._errors import InvalidArgumentError
+from momento_http._families import TIMEOUTS, client_family
 from momento_http._redaction import Redactor
 from momento_http._retry import RetryPolicy
 from momento_http._tokens import TokenProvider, Tokens
 from momento_http._validation import ttl_seconds
+
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = [
     "CLIENT_DEFAULT",
@@ -60,14 +64,14 @@ class ClientOptions(TypedDict, total=False):
 
     endpoint: str | None
     region: str | None
-    base_url: str | httpx.URL | None
+    base_url: str | httpx.URL | httpx2.URL | None
     default_ttl: int | timedelta | None
-    timeout: float | httpx.Timeout
+    timeout: float | httpx.Timeout | httpx2.Timeout
     poll_timeout: float
     retry: RetryPolicy | None
     token_in_query: bool
     max_response_bytes: int
-    http_client: httpx.AsyncClient | None
+    http_client: httpx.AsyncClient | httpx2.AsyncClient | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,7 @@ class TryTimeout:
         Raises:
             InvalidArgumentError: It is not a positive number, or bounds nothing.
         """
-        if isinstance(timeout, httpx.Timeout):
+        if isinstance(timeout, TIMEOUTS):
             phases = timeout.as_dict()
             bounds = [value for value in phases.values() if value is not None]
             if not bounds or min(bounds) <= 0:
@@ -161,7 +165,7 @@ class BaseUrlChoice:
         env_endpoint: `MOMENTO_ENDPOINT`.
     """
 
-    base_url: str | httpx.URL | None
+    base_url: str | httpx.URL | httpx2.URL | None
     endpoint: str | None
     region: str | None
     env_base_url: str | None
@@ -203,7 +207,8 @@ class ClientConfig:
         retry: The client's retry policy, or None.
         token_in_query: Whether the token goes in the query instead of a header.
         max_response_bytes: The largest answer to a `get` read.
-        http_client: The caller's `httpx.AsyncClient`, or None for the client's own.
+        http_client: The caller's `AsyncClient` (httpx's or httpx2's, whose members are
+            the same), or None for the client's own.
     """
 
     tokens: Tokens
@@ -225,14 +230,14 @@ class ClientConfig:
         *,
         endpoint: str | None,
         region: str | None,
-        base_url: str | httpx.URL | None,
+        base_url: str | httpx.URL | httpx2.URL | None,
         default_ttl: int | timedelta | None,
-        timeout: float | httpx.Timeout,
+        timeout: float | httpx.Timeout | httpx2.Timeout,
         poll_timeout: float,
         retry: RetryPolicy | None,
         token_in_query: bool,
         max_response_bytes: int,
-        http_client: httpx.AsyncClient | None,
+        http_client: httpx.AsyncClient | httpx2.AsyncClient | None,
     ) -> ClientConfig:
         """Check a client's arguments, reading the environment for what they leave out.
 
@@ -255,9 +260,10 @@ class ClientConfig:
         Raises:
             InvalidArgumentError: An argument is malformed, or no base URL can be found.
         """
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+        if http_client is not None and client_family(http_client) is None:
             raise InvalidArgumentError(
-                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
+                "http_client must be an httpx.AsyncClient or an httpx2.AsyncClient, "
+                f"not {type(http_client).__name__}"
             )
         redactor = Redactor()
         if callable(api_key):
@@ -286,5 +292,5 @@ class ClientConfig:
             retry=check_retry(retry),
             token_in_query=bool(token_in_query),
             max_response_bytes=_positive_int(max_response_bytes, "max_response_bytes"),
-            http_client=http_client,
+            http_client=cast("httpx.AsyncClient | None", http_client),
         )

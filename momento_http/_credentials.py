@@ -17,11 +17,14 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from momento_http._errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = [
     "REGION_ENDPOINTS",
@@ -177,9 +180,9 @@ def _endpoint_url(endpoint: str, source: str) -> httpx.URL:
     return httpx.URL(f"https://{host}")
 
 
-def _base_url(base_url: str | httpx.URL, source: str = "base_url") -> httpx.URL:
+def _base_url(base_url: str | httpx.URL | httpx2.URL, source: str = "base_url") -> httpx.URL:
     try:
-        url = httpx.URL(base_url)
+        url = httpx.URL(base_url if isinstance(base_url, str) else str(base_url))
     except (TypeError, httpx.InvalidURL) as error:
         raise InvalidArgumentError(f"{source} is not a valid URL: {error}") from None
     if url.scheme not in ("http", "https") or not url.host:
@@ -191,7 +194,7 @@ def _base_url(base_url: str | httpx.URL, source: str = "base_url") -> httpx.URL:
 
 def resolve_base_url(
     *,
-    base_url: str | httpx.URL | None,
+    base_url: str | httpx.URL | httpx2.URL | None,
     endpoint: str | None,
     region: str | None,
     key_endpoint: str | None,

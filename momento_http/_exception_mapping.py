@@ -21,14 +21,13 @@ from momento_http._errors import (
     MomentoError,
     MomentoTimeoutError,
 )
+from momento_http._families import FAILURES, httpx_kind
 from momento_http._transport import RequestState
 
 __all__ = ["FOREIGN_FAILURES", "Phase", "deadline_passed", "translate"]
 
-FOREIGN_FAILURES: Final = (
-    httpx.HTTPError,
-    httpx.StreamError,
-    httpx.InvalidURL,
+FOREIGN_FAILURES: Final[tuple[type[BaseException], ...]] = (
+    *FAILURES,  # httpx's, and httpx2's where it is installed
     OSError,
     anyio.BrokenResourceError,
     anyio.ClosedResourceError,
@@ -86,9 +85,9 @@ def _raised_by_an_event_loop(failure: RuntimeError) -> bool:
     return isinstance(module, str) and module.partition(".")[0] in _EVENT_LOOPS
 
 
-def _lead(failure: BaseException, phase: Phase) -> str:
-    for kind, lead in _LEADS:
-        if isinstance(failure, kind):
+def _lead(kind: type[BaseException], phase: Phase) -> str:
+    for named, lead in _LEADS:
+        if issubclass(kind, named):
             return lead
     if phase is Phase.READING:
         return "the connection failed before the answer was complete"
@@ -104,7 +103,7 @@ def translate(
     url: httpx.URL,
     scrub: Callable[[str], str],
 ) -> MomentoError:
-    """This SDK's exception for a failure from httpx, a transport, or the socket.
+    """This SDK's exception for a failure from httpx or httpx2, a transport, or the socket.
 
     Args:
         failure: One of `FOREIGN_FAILURES`.
@@ -123,9 +122,10 @@ def translate(
         RuntimeError: The failure itself, when no event loop raised it (a bug in an event
             hook or a transport, a RecursionError): it is the caller's own, not retried.
     """
+    kind = httpx_kind(failure)  # an httpx2 failure is judged as its httpx namesake
     if (
         isinstance(failure, RuntimeError)
-        and not isinstance(failure, httpx.StreamError)
+        and not issubclass(kind, httpx.StreamError)
         and not _raised_by_an_event_loop(failure)
     ):
         raise failure
@@ -133,12 +133,12 @@ def translate(
     if state.taken and detail:  # MomentoTransport's messages are written to be shown
         message = detail
     else:
-        lead = _lead(failure, phase)
+        lead = _lead(kind, phase)
         message = f"{lead} ({type(failure).__name__}: {detail})" if detail else lead
-    sent = not (isinstance(failure, _NEVER_SENT) or state.never_sent)
+    sent = not (issubclass(kind, _NEVER_SENT) or state.never_sent)
     if _certificate_refused(failure):
         return CertificateError(message, request_sent=False, method=method, url=url)
-    if isinstance(failure, httpx.TimeoutException):
+    if issubclass(kind, httpx.TimeoutException):
         return MomentoTimeoutError(message, request_sent=sent, method=method, url=url)
     return MomentoConnectionError(message, request_sent=sent, method=method, url=url)
 

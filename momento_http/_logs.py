@@ -7,7 +7,8 @@ piece of a server's text in them is scrubbed where it is made.
 
 httpx logs each request at INFO, its URL (which may carry the token) and the server's
 reason phrase (which may echo it) with it; httpcore logs the answer's headers at DEBUG.
-Their loggers get a filter that hides the tokens of every client still in use.
+httpx2 and httpcore2 log the same lines under their own names. All these loggers get a
+filter that hides the tokens of every client still in use.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ LOGGER: Final = logging.getLogger("momento_http")
 
 _FOREIGN_LOGGERS: Final = (
     "httpx",
-    "httpcore.connection",
-    "httpcore.http11",
-    "httpcore.http2",
-    "httpcore.proxy",
-    "httpcore.socks",
+    "httpx2",
+    *(
+        f"{core}.{part}"
+        for core in ("httpcore", "httpcore2")  # httpx's and httpx2's default transports
+        for part in ("connection", "http11", "http2", "proxy", "socks")
+    ),
 )
 
 

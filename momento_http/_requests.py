@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import httpx
 
+from momento_http._families import Family
 from momento_http._transport import REQUEST_STATE, OneChunk, RequestState
 from momento_http._version import VERSION
 
@@ -19,7 +20,7 @@ _KEPT_URLS: Final = 1024
 
 
 class RequestFactory:
-    """Makes `httpx.Request`s for one base URL.
+    """Makes requests for one base URL, of the family of the client that sends them.
 
     `httpx.AsyncClient.build_request` merges URLs, parameters, headers and cookies anew for
     every request; here the shared headers are encoded once, and a request is built
@@ -33,12 +34,14 @@ class RequestFactory:
     Args:
         base_url: Where requests go; its own path, if any, prefixes every path.
         token_in_query: Send the token as the `token` query parameter, not a header.
+        family: The httpx family of the client that sends the requests.
     """
 
-    def __init__(self, base_url: httpx.URL, *, token_in_query: bool) -> None:
+    def __init__(self, base_url: httpx.URL, *, token_in_query: bool, family: Family) -> None:
         self.base_url = base_url
         self._prefix = str(base_url).rstrip("/")
-        self._headers = httpx.Headers(
+        self._family = family
+        self._headers = family.Headers(
             {
                 "host": base_url.netloc.decode("ascii"),
                 "user-agent": USER_AGENT,
@@ -46,7 +49,7 @@ class RequestFactory:
             }
         ).raw
         self._token_in_query = token_in_query
-        self._url = lru_cache(maxsize=_KEPT_URLS)(httpx.URL)
+        self._url = lru_cache(maxsize=_KEPT_URLS)(family.URL)
 
     def build(
         self,
@@ -88,7 +91,7 @@ class RequestFactory:
             headers.append((b"content-type", content_type.encode("ascii")))
         if body or method in _BODY_METHODS:
             headers.append((b"content-length", str(len(body)).encode("ascii")))
-        return httpx.Request(
+        return self._family.Request(
             method,
             self._url(text),
             headers=headers,

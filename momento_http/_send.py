@@ -28,6 +28,7 @@ from momento_http._errors import (
     MomentoTimeoutError,
 )
 from momento_http._exception_mapping import FOREIGN_FAILURES, Phase, deadline_passed, translate
+from momento_http._families import HTTPX, client_family
 from momento_http._http_client import own_http_client
 from momento_http._logs import LOGGER
 from momento_http._redaction import redact_url
@@ -51,6 +52,7 @@ class Sender:
     def __init__(self, config: ClientConfig) -> None:
         self._owns_http = config.http_client is None
         self._http = config.http_client or own_http_client()
+        self._family = client_family(self._http) or HTTPX
         # The own client's transport keeps deadlines itself; a caller's may run anything.
         self._deadline_scope = not self._owns_http
         self._config = config
@@ -60,7 +62,7 @@ class Sender:
         self._fixed_token = None if config.tokens.renewable or first is None else first.token
         self._requests: RequestFactory | None = None
         if config.base_url is not None:
-            self._requests = RequestFactory(config.base_url, token_in_query=config.token_in_query)
+            self._requests = self._request_factory(config.base_url)
         self._redactor = config.redactor
         self.closed = False
         """Set when the client closes: calls then raise `ClientClosedError`."""
@@ -80,8 +82,13 @@ class Sender:
     def _first_requests(self) -> RequestFactory:
         first = self._tokens.first
         base_url = self._config.choice.resolve(first.endpoint if first is not None else None)
-        self._requests = RequestFactory(base_url, token_in_query=self._config.token_in_query)
+        self._requests = self._request_factory(base_url)
         return self._requests
+
+    def _request_factory(self, base_url: httpx.URL) -> RequestFactory:
+        return RequestFactory(
+            base_url, token_in_query=self._config.token_in_query, family=self._family
+        )
 
     async def aclose(self) -> None:
         """Close the `httpx.AsyncClient` if it is the sender's own."""

@@ -11,10 +11,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import anyio.lowlevel
 import httpx
+import httpx2
 import pytest
 
 from momento_http import MomentoClient, MomentoError, Subscription
@@ -76,6 +78,15 @@ class FakeClock:
 
 
 EVENT_LOOPS = ["asyncio", "trio"]
+
+FAMILIES = [pytest.param(httpx, id="httpx"), pytest.param(httpx2, id="httpx2")]
+
+
+@pytest.fixture(params=FAMILIES)
+def family(request: pytest.FixtureRequest) -> ModuleType:
+    """httpx, then httpx2: for a test of what a caller's client of either family does."""
+    module: ModuleType = request.param
+    return module
 
 
 @pytest.fixture(scope="session", params=EVENT_LOOPS)

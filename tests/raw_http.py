@@ -54,6 +54,7 @@ class Observed:
     open_now: int = 0
     most_open: int = 0
     requests: list[bytes] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
 
 
 async def answer(
@@ -86,6 +87,7 @@ async def raw_server(
         observed.most_open = max(observed.most_open, observed.open_now)
         connection = h11.Connection(h11.SERVER)
         index = 0
+        body = b""
         try:
             while True:
                 event = connection.next_event()
@@ -102,7 +104,11 @@ async def raw_server(
                     continue
                 if isinstance(event, h11.Request):
                     observed.requests.append(event.target)
+                elif isinstance(event, h11.Data):
+                    body += event.data
                 elif isinstance(event, h11.EndOfMessage):
+                    observed.bodies.append(body)
+                    body = b""
                     try:
                         await behaviour(index, connection, stream)
                     except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Awaitable, Callable
+from types import ModuleType
 
+import anyio.abc
+import h11
 import pytest
 from conftest import CACHE
+from raw_http import raw_server
 
 from momento_http import (
     AuthenticationError,
@@ -17,6 +21,7 @@ from momento_http import (
     MomentoConnectionError,
     MomentoError,
     MomentoTimeoutError,
+    MomentoTransport,
     PermissionDeniedError,
     ServerError,
 )
@@ -250,3 +255,34 @@ async def test_redirects_are_not_followed(
     with pytest.raises(ServerError) as caught:
         await client.set(CACHE, "k", b"v")
     assert caught.value.status_code == status
+
+
+@pytest.mark.parametrize("transport", ["its own transport", "MomentoTransport"])
+async def test_a_callers_clients_failures_are_momento_errors_of_the_same_meaning(
+    family: ModuleType, transport: str
+) -> None:
+    """httpx's and httpx2's exceptions alike: none escapes, and each means what it says."""
+
+    async def cut_short(_: int, __: h11.Connection, stream: anyio.abc.SocketStream) -> None:
+        await stream.send(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort")
+
+    token = "secret-token-value"
+    options = {} if transport == "its own transport" else {"transport": MomentoTransport()}
+    async with family.AsyncClient(**options) as http:
+
+        def momento(base_url: str) -> MomentoClient:
+            return MomentoClient(token, base_url=base_url, timeout=1, retry=None, http_client=http)
+
+        async with momento(f"http://127.0.0.1:{_free_port()}") as client:
+            with pytest.raises(MomentoConnectionError) as refused:
+                await client.get(CACHE, "k")
+        async with raw_server(cut_short) as (url, _), momento(url) as client:
+            with pytest.raises(MomentoConnectionError) as cut:
+                await client.get(CACHE, "k")
+    assert refused.value.request_sent is False
+    assert "connect" in str(refused.value)
+    assert cut.value.request_sent is True
+    for caught in (refused, cut):
+        assert caught.value.__cause__ is None
+        assert caught.value.__context__ is None
+        assert token not in str(caught.value)

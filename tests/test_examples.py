@@ -69,6 +69,12 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
         "answers by status: {204: 1, 200: 1, 404: 1}",
         "requests timed: 3",
     ],
+    "httpx2_client": [
+        "get -> b'hello'",
+        "CacheNotFoundError 404",
+        "httpx2 200",
+        "spans: ['PUT', 'GET', 'GET', 'GET']",
+    ],
     "tracing": ["PUT http://127.0.0.1:", "ttl_seconds=60 204", "GET http://", "key=greeting 200"],
     "token_provider": ["0 b'order 0'", "4 b'order 4'", "tokens fetched: "],
     "local_server": [

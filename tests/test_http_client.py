@@ -1,11 +1,17 @@
-"""The client wraps an httpx.AsyncClient: its own by default, or the caller's, never closed."""
+"""The client wraps an AsyncClient: its own by default, or the caller's, never closed.
+
+A caller's client may be httpx's or httpx2's: each test here runs with both.
+"""
 
 from __future__ import annotations
+
+from types import ModuleType
 
 import anyio
 import httpx
 import pytest
 from conftest import CACHE, UVLOOP, unique
+from http_proxy import http_proxy
 
 from momento_http import (
     ClientClosedError,
@@ -24,28 +30,32 @@ def anyio_backend(request: pytest.FixtureRequest) -> object:
 
 
 class Hooks:
-    """Event hooks that note every request and response an httpx.AsyncClient sends."""
+    """Event hooks that note every request and response an AsyncClient of a family sends."""
 
-    def __init__(self) -> None:
+    def __init__(self, family: ModuleType) -> None:
+        self.family = family
         self.requests: list[tuple[str, str]] = []
         self.statuses: list[int] = []
 
     async def on_request(self, request: httpx.Request) -> None:
+        assert isinstance(request, self.family.Request)
         self.requests.append((request.method, request.url.path.split("/")[1]))
 
     async def on_response(self, response: httpx.Response) -> None:
+        assert isinstance(response, self.family.Response)
         self.statuses.append(response.status_code)
 
-    def client(self, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
+    def client(self, transport: MomentoTransport | None = None) -> httpx.AsyncClient:
+        http: httpx.AsyncClient = self.family.AsyncClient(
             transport=transport,
             event_hooks={"request": [self.on_request], "response": [self.on_response]},
         )
+        return http
 
 
 @pytest.fixture
-def hooked() -> Hooks:
-    return Hooks()
+def hooked(family: ModuleType) -> Hooks:
+    return Hooks(family)
 
 
 async def test_every_call_and_poll_goes_through_the_callers_client(
@@ -78,8 +88,10 @@ async def test_every_call_and_poll_goes_through_the_callers_client(
     assert hooked.statuses == [204, 200, 204, 404, 204, 200]
 
 
-async def test_the_callers_client_stays_open_and_its_own_is_closed(server: LocalServer) -> None:
-    async with httpx.AsyncClient() as http:
+async def test_the_callers_client_stays_open_and_its_own_is_closed(
+    server: LocalServer, family: ModuleType
+) -> None:
+    async with family.AsyncClient() as http:
         async with MomentoClient(server.api_key, base_url=server.base_url, http_client=http):
             pass
         assert not http.is_closed
@@ -91,13 +103,16 @@ async def test_the_callers_client_stays_open_and_its_own_is_closed(server: Local
             await client.get(CACHE, "k")
 
 
-async def test_an_http_client_of_another_kind_is_refused() -> None:
-    with pytest.raises(InvalidArgumentError, match=r"httpx\.AsyncClient"):
-        MomentoClient("t", base_url="http://127.0.0.1:9", http_client=httpx.Client())  # type: ignore[arg-type]
+async def test_an_http_client_of_another_kind_is_refused(family: ModuleType) -> None:
+    with (
+        family.Client() as http,
+        pytest.raises(InvalidArgumentError, match=r"httpx\.AsyncClient or an httpx2\.AsyncClient"),
+    ):
+        MomentoClient("t", base_url="http://127.0.0.1:9", http_client=http)
 
 
 async def test_the_callers_headers_and_base_url_are_not_mixed_in(
-    server: LocalServer, hooked: Hooks
+    server: LocalServer, family: ModuleType
 ) -> None:
     seen: list[httpx.Headers] = []
 
@@ -105,7 +120,7 @@ async def test_the_callers_headers_and_base_url_are_not_mixed_in(
         seen.append(request.headers)
 
     async with (
-        httpx.AsyncClient(
+        family.AsyncClient(
             base_url="http://elsewhere.invalid",
             headers={"x-team": "a", "accept-encoding": "gzip"},
             event_hooks={"request": [note]},
@@ -144,3 +159,20 @@ async def test_subscriptions_on_a_callers_momento_transport_get_connections_of_t
                 await client.set(CACHE, f"lane-{index}", b"v", ttl=60)
         await client.publish(CACHE, topic, "done")  # what every held poll waits for
     assert hooked.requests.count(("GET", "topics")) == 50
+
+
+async def test_a_callers_client_with_a_proxy_and_limits_sends_every_call_through_it(
+    server: LocalServer, family: ModuleType
+) -> None:
+    async with (
+        http_proxy() as (proxy, log),
+        # No connection kept: the proxy logs each request's line, not only a connection's first.
+        family.AsyncClient(proxy=proxy, limits=family.Limits(max_keepalive_connections=0)) as http,
+        MomentoClient(server.api_key, base_url=server.base_url, http_client=http) as client,
+    ):
+        await client.set(CACHE, "proxied", b"v", ttl=60)
+        assert await client.get(CACHE, "proxied") == b"v"
+    assert log.request_lines == [
+        f"PUT {server.base_url}/cache/{CACHE}?key=proxied&ttl_seconds=60 HTTP/1.1".encode(),
+        f"GET {server.base_url}/cache/{CACHE}?key=proxied HTTP/1.1".encode(),
+    ]

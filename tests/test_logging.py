@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from types import ModuleType
 
 import httpx
 import pytest
@@ -169,3 +170,19 @@ async def test_a_short_token_of_another_client_leaves_httpx_lines_whole(
     (line,) = [record.getMessage() for record in records(caplog, "httpx")]
     assert line.startswith(f"HTTP Request: GET {server.base_url}/cache/{CACHE}?key=whole-")
     assert line.endswith('&token=[REDACTED] "HTTP/1.1 404 Not Found"')
+
+
+async def test_a_callers_clients_own_lines_hide_a_token_in_the_query(
+    server: LocalServer, caplog: pytest.LogCaptureFixture, family: ModuleType
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with (
+        family.AsyncClient() as http,
+        MomentoClient(
+            server.api_key, base_url=server.base_url, token_in_query=True, http_client=http
+        ) as client,
+    ):
+        await client.get(CACHE, unique("family"))
+    (line,) = [record.getMessage() for record in records(caplog, family.__name__)]
+    assert line.endswith('&token=[REDACTED] "HTTP/1.1 404 Not Found"')
+    assert all(server.api_key not in record.getMessage() for record in caplog.records)

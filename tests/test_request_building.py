@@ -13,11 +13,13 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
+import httpx2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from momento_http import InvalidArgumentError, MomentoClient
+from momento_http._families import HTTPX, HTTPX2
 from momento_http._requests import RequestFactory
 from momento_http._transport import RequestState
 from momento_http._validation import encode_key, encode_name
@@ -238,7 +240,7 @@ URL_BASES = [
 def test_urls_are_the_base_url_with_the_path_and_query_added(
     base: str, cache: str, key: str | bytes, token_in_query: bool
 ) -> None:
-    factory = RequestFactory(httpx.URL(base), token_in_query=token_in_query)
+    factory = RequestFactory(httpx.URL(base), token_in_query=token_in_query, family=HTTPX)
     path = f"/cache/{encode_name(cache, 'cache')}"
     name, value = encode_key(key)
     query = {name: value, "ttl_seconds": "60"}
@@ -259,7 +261,7 @@ def test_urls_are_the_base_url_with_the_path_and_query_added(
 
 
 def test_parsed_urls_are_kept_for_the_keys_read_again() -> None:
-    factory = RequestFactory(httpx.URL(BASE), token_in_query=False)
+    factory = RequestFactory(httpx.URL(BASE), token_in_query=False, family=HTTPX)
     hot = f"{BASE}/cache/c?key=hot"
     first = factory._url(hot)
     assert factory._url(hot) is first  # parsed once, shared: httpx URLs cannot change
@@ -277,3 +279,16 @@ def test_parsed_urls_are_kept_for_the_keys_read_again() -> None:
         "GET", "/cache/c", {"key": "hot"}, token="t", timeouts={}, state=RequestState()
     )
     assert request.url == again
+
+
+def test_requests_are_built_in_the_family_of_the_client_that_sends_them() -> None:
+    assert HTTPX2 is not None
+    for family, module in ((HTTPX, httpx), (HTTPX2, httpx2)):
+        factory = RequestFactory(httpx.URL(BASE), token_in_query=False, family=family)
+        request = factory.build(
+            "PUT", "/cache/c", {"key": "k"}, token="t", body=b"v", timeouts={}, state=RequestState()
+        )
+        assert type(request) is module.Request
+        assert type(request.url) is module.URL
+        assert type(request.headers) is module.Headers
+        assert isinstance(request.stream, module.AsyncByteStream)

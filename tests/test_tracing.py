@@ -1,13 +1,17 @@
-"""OpenTelemetry's httpx instrumentation sees every SDK request, and never the token."""
+"""OpenTelemetry's httpx instrumentation sees every SDK request, and never the token.
+
+The same package instruments httpx (`HTTPXClientInstrumentor`) and httpx2
+(`HTTPX2ClientInstrumentor`): each test runs with both families.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
 
-import httpx
 import pytest
 from conftest import CACHE, unique
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -35,6 +39,10 @@ async def every_operation(client: MomentoClient) -> None:
         assert isinstance(await anext(aiter(subscription)), TopicItem)
 
 
+def instrumentor(family: ModuleType) -> type[HTTPXClientInstrumentor]:
+    return HTTPXClientInstrumentor if family.__name__ == "httpx" else HTTPX2ClientInstrumentor
+
+
 def assert_one_span_per_request(exporter: InMemorySpanExporter, token: str) -> None:
     finished = exporter.get_finished_spans()
     assert [span.name for span in finished] == ["PUT", "GET", "DELETE", "POST", "GET"]
@@ -49,31 +57,31 @@ def assert_one_span_per_request(exporter: InMemorySpanExporter, token: str) -> N
         assert token not in span.to_json()  # attributes, events, links, resource: all of it
 
 
-async def test_the_global_instrumentation_traces_a_callers_httpx_client(
-    server: LocalServer, spans: tuple[TracerProvider, InMemorySpanExporter]
+async def test_the_global_instrumentation_traces_a_callers_client(
+    server: LocalServer, spans: tuple[TracerProvider, InMemorySpanExporter], family: ModuleType
 ) -> None:
     provider, exporter = spans
-    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    instrumentor(family)().instrument(tracer_provider=provider)
     try:
         async with (
-            httpx.AsyncClient() as http,
+            family.AsyncClient() as http,
             MomentoClient(server.api_key, base_url=server.base_url, http_client=http) as client,
         ):
             await every_operation(client)
     finally:
-        HTTPXClientInstrumentor().uninstrument()
+        instrumentor(family)().uninstrument()
     assert_one_span_per_request(exporter, server.api_key)
 
 
 async def test_an_instrumented_client_on_momento_transport_traces_every_request(
-    server: LocalServer, spans: tuple[TracerProvider, InMemorySpanExporter]
+    server: LocalServer, spans: tuple[TracerProvider, InMemorySpanExporter], family: ModuleType
 ) -> None:
     provider, exporter = spans
-    async with httpx.AsyncClient(transport=MomentoTransport()) as http:
-        HTTPXClientInstrumentor.instrument_client(http, tracer_provider=provider)
+    async with family.AsyncClient(transport=MomentoTransport()) as http:
+        instrumentor(family).instrument_client(http, tracer_provider=provider)
         async with MomentoClient(
             server.api_key, base_url=server.base_url, http_client=http
         ) as client:
             await every_operation(client)
-        HTTPXClientInstrumentor.uninstrument_client(http)
+        instrumentor(family).uninstrument_client(http)
     assert_one_span_per_request(exporter, server.api_key)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import resource
 import ssl
+from collections.abc import AsyncIterator
 from pathlib import Path
+from types import ModuleType
 
 import anyio
 import anyio.abc
@@ -30,11 +32,17 @@ def transport(ssl_context: ssl.SSLContext | None = None, **options: float) -> Mo
 
 
 async def get(
-    http: MomentoTransport, url: str, *, limits: httpx.Timeout | None = None
+    http: MomentoTransport,
+    url: str,
+    *,
+    limits: httpx.Timeout | None = None,
+    family: ModuleType = httpx,
 ) -> httpx.Response:
+    """A GET with a request of the family's, whose answer must be of the same family."""
     timeouts = (limits or httpx.Timeout(5.0)).as_dict()
-    request = httpx.Request("GET", url, extensions={"timeout": timeouts})
-    response = await http.handle_async_request(request)
+    request: httpx.Request = family.Request("GET", url, extensions={"timeout": timeouts})
+    response: httpx.Response = await http.handle_async_request(request)
+    assert family.Response in type(response).__mro__
     await response.aread()
     return response
 
@@ -140,35 +148,52 @@ async def test_a_cancelled_request_frees_its_place() -> None:
 
 
 @pytest.mark.parametrize(
-    ("reply", "error"),
+    "reply",
     [
-        (b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort", httpx.RemoteProtocolError),
-        (b"this is not HTTP\r\n\r\n", httpx.RemoteProtocolError),
-        (b"", httpx.RemoteProtocolError),
+        b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort",  # fails in the body
+        b"this is not HTTP\r\n\r\n",
+        b"",
     ],
 )
-async def test_broken_answers_raise_httpx_errors(reply: bytes, error: type[Exception]) -> None:
+async def test_broken_answers_raise_the_requests_familys_errors(
+    reply: bytes, family: ModuleType
+) -> None:
     async def broken(_: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
         await stream.send(reply) if reply else None
         await stream.aclose()
 
     async with raw_server(broken) as (url, _), transport() as http:
-        with pytest.raises(error):
-            await get(http, url)
+        with pytest.raises(family.RemoteProtocolError):
+            await get(http, url, family=family)
 
 
-async def test_timeouts_and_refusals_raise_httpx_errors() -> None:
+async def test_timeouts_and_refusals_raise_the_requests_familys_errors(
+    family: ModuleType,
+) -> None:
     async def stall(index: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
         await anyio.sleep(10)
 
     async with raw_server(stall) as (url, _), transport() as http:
-        with pytest.raises(httpx.ReadTimeout):
-            await get(http, url, limits=httpx.Timeout(5.0, read=0.05))
+        with pytest.raises(family.ReadTimeout):
+            await get(http, url, limits=httpx.Timeout(5.0, read=0.05), family=family)
     async with raw_server() as (url, _):
         pass  # closed: nothing listens there now
     async with transport() as http:
-        with pytest.raises(httpx.ConnectError):
-            await get(http, url)
+        with pytest.raises(family.ConnectError) as refused:
+            await get(http, url, family=family)
+    assert "connection refused" in str(refused.value)
+
+
+async def iter_body() -> AsyncIterator[bytes]:
+    yield b"in two "
+    yield b"parts"
+
+
+async def test_a_request_body_of_either_family_is_sent(family: ModuleType) -> None:
+    async with raw_server() as (url, observed), family.AsyncClient(transport=transport()) as http:
+        await http.post(url, content=b"streamed by the client's own body class")
+        await http.post(url, content=iter_body())
+    assert observed.bodies == [b"streamed by the client's own body class", b"in two parts"]
 
 
 async def test_a_body_left_unread_closes_its_connection() -> None:

@@ -1,8 +1,9 @@
-"""The transport: HTTP/1.1 over sockets, for an `httpx.AsyncClient`, on asyncio and trio.
+"""The transport: HTTP/1.1 over sockets, for an httpx or httpx2 client, on asyncio and trio.
 
 It owns connections and their pool, the wire format (`_http11`), dedicated connections for
 subscriptions, the try's deadline at every wait, and the mapping of socket and protocol
-failures to httpx's exceptions. It imports nothing else of the SDK.
+failures to the exceptions of the request's httpx family. It imports nothing else of the
+SDK but `_families`, which says what each family's classes are.
 
 Who may import it: the package root (for `MomentoTransport`) and the send path (the modules
 that build requests, send them and read answers: `_requests`, `_send`, `_deadline`,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import httpx
 
+from momento_http._families import AsyncByteStream2
+
 __all__ = ["OneChunk"]
 
 
-class OneChunk(httpx.AsyncByteStream):
-    """A request body sent as one chunk, iterated by a plain object.
+class OneChunk(httpx.AsyncByteStream, AsyncByteStream2):
+    """A request body sent as one chunk, iterated by a plain object, of either httpx family.
 
     httpx's own body stream iterates with an async generator, and httpcore abandons the
     iteration when a connection breaks mid-request; an abandoned async generator makes

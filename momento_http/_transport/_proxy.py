@@ -19,6 +19,8 @@ import httpx
 from momento_http._transport._http11 import ProtocolError
 
 if TYPE_CHECKING:
+    import httpx2
+
     from momento_http._transport._connection import Connection
 
 __all__ = ["Origin", "Proxy", "ProxyChoice", "bypassed", "open_tunnel"]
@@ -45,7 +47,7 @@ class Proxy:
 
     __slots__ = ("authorization", "origin")
 
-    def __init__(self, url: str | httpx.URL) -> None:
+    def __init__(self, url: str | httpx.URL | httpx2.URL) -> None:
         text = str(url)
         parsed = httpx.URL(text if "://" in text else f"http://{text}")
         if parsed.scheme != "http":
@@ -80,7 +82,7 @@ class ProxyChoice:
 
     __slots__ = ("_chosen", "_environment", "_proxy")
 
-    def __init__(self, proxy: str | httpx.URL | None, *, trust_env: bool) -> None:
+    def __init__(self, proxy: str | httpx.URL | httpx2.URL | None, *, trust_env: bool) -> None:
         self._proxy = Proxy(proxy) if proxy is not None else None
         self._environment = urllib.request.getproxies_environment() if trust_env else {}
         self._chosen: dict[Origin, Proxy | None] = {}

@@ -14,12 +14,20 @@ from __future__ import annotations
 import ssl
 import time
 from types import TracebackType
-from typing import Final
+from typing import TYPE_CHECKING, Final, cast, overload
 
 import anyio
 import anyio.lowlevel
 import httpx
 
+from momento_http._families import (
+    ASYNC_BYTE_STREAMS,
+    HTTPX,
+    AsyncBaseTransport2,
+    AsyncByteStream2,
+    Family,
+    request_family,
+)
 from momento_http._transport._connection import Connection, current_loop, open_connection
 from momento_http._transport._content import OneChunk
 from momento_http._transport._http11 import Head, ProtocolError, ResponseReader, encode_request
@@ -32,6 +40,9 @@ from momento_http._transport._state import (
     current_time,
 )
 
+if TYPE_CHECKING:
+    import httpx2
+
 __all__ = ["BODY", "MomentoTransport"]
 
 BODY: Final = "momento_http.body"
@@ -42,14 +53,16 @@ _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _Timeouts = dict[str, float | None]
 
 
-class MomentoTransport(httpx.AsyncBaseTransport):
-    """An HTTP/1.1 transport with keep-alive and a connection limit, for httpx.AsyncClient.
+class MomentoTransport(httpx.AsyncBaseTransport, AsyncBaseTransport2):
+    """An HTTP/1.1 transport with keep-alive and a connection limit, for httpx or httpx2.
 
     It is what a `MomentoClient` uses unless given an `http_client`; pass it to your own
     client to keep its speed and its separate connection per subscription:
-    `httpx.AsyncClient(transport=MomentoTransport(), event_hooks=...)`. It works on asyncio
-    and trio alike, honours httpx's timeout extension (connect, read, write, pool), raises
-    httpx's transport exceptions, and never resends a request by itself.
+    `httpx.AsyncClient(transport=MomentoTransport(), event_hooks=...)`, or the same with
+    `httpx2.AsyncClient`. It answers in the family of the request it is given (httpx's
+    responses and exceptions for an httpx request, httpx2's for an httpx2 one), works on
+    asyncio and trio alike, honours the timeout extension (connect, read, write, pool), and
+    never resends a request by itself.
 
     Args:
         ssl_context: For `https` URLs; by default httpx's, made on first use (reading
@@ -78,7 +91,7 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         max_connections: int = 100,
         max_idle: int = 100,
         keepalive_expiry: float = 4.0,
-        proxy: str | httpx.URL | None = None,
+        proxy: str | httpx.URL | httpx2.URL | None = None,
         trust_env: bool = True,
     ) -> None:
         self._ssl_context = ssl_context
@@ -105,28 +118,44 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         for dedicated in list(self._dedicated):
             await dedicated.aclose()
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    @overload
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
+
+    @overload
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response: ...
+
+    async def handle_async_request(
+        self, request: httpx.Request | httpx2.Request
+    ) -> httpx.Response | httpx2.Response:
         """Send the request and read the response's head; the body streams.
 
         Raises:
-            httpx.TransportError: A connection, protocol or timeout failure.
+            httpx.TransportError: A connection, protocol or timeout failure (its httpx2
+                namesake for an httpx2 request).
         """
-        timeouts: _Timeouts = request.extensions.get("timeout", {})
-        state: RequestState | None = request.extensions.get(REQUEST_STATE)
-        pool = self._pool
-        if state is not None:
-            state.taken = True
-            if state.dedicated is not None:
-                pool = self._dedicated_pool(state.dedicated)
-        await pool.reserve(timeouts.get("pool"), state)
+        sent = cast("httpx.Request", request)  # httpx2's has the same members
+        family = request_family(sent)
         try:
-            connection = await self._connection(pool, request, timeouts.get("connect"), state)
-        except BaseException:
-            pool.unreserve()
-            raise
-        # No retry here, even on a kept-alive connection the peer closed: the request may
-        # have been served, and only the caller knows whether it may go twice.
-        return await self._exchange(pool, connection, request, timeouts, state)
+            timeouts: _Timeouts = sent.extensions.get("timeout", {})
+            state: RequestState | None = sent.extensions.get(REQUEST_STATE)
+            pool = self._pool
+            if state is not None:
+                state.taken = True
+                if state.dedicated is not None:
+                    pool = self._dedicated_pool(state.dedicated)
+            await pool.reserve(timeouts.get("pool"), state)
+            try:
+                connection = await self._connection(pool, sent, timeouts.get("connect"), state)
+            except BaseException:
+                pool.unreserve()
+                raise
+            # No retry here, even on a kept-alive connection the peer closed: the request
+            # may have been served, and only the caller knows whether it may go twice.
+            return await self._exchange(pool, connection, sent, timeouts, state, family=family)
+        except httpx.HTTPError as failure:
+            if family is HTTPX:
+                raise
+            raise family.failure(failure) from failure
 
     def _dedicated_pool(self, dedicated: DedicatedConnection) -> Pool:
         holder = dedicated.holder
@@ -144,6 +173,8 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         request: httpx.Request,
         timeouts: _Timeouts,
         state: RequestState | None,
+        *,
+        family: Family,
     ) -> httpx.Response:
         """One request and response head on a reserved connection, which it owns from now."""
         read_timeout = timeouts.get("read")
@@ -175,14 +206,14 @@ class MomentoTransport(httpx.AsyncBaseTransport):
         extensions: dict[str, object] = {"http_version": b"HTTP/1.1", "reason_phrase": head.reason}
         stream: httpx.AsyncByteStream
         if body is None:
-            stream = _Body(self, pool, connection, read_timeout, state)
+            stream = _Body(self, pool, connection, read_timeout, state, family=family)
         else:  # the whole body came with the head: the connection is free already
             if body:
                 _read_body(reader)  # the end, which cannot fail now
             await self._release(pool, connection)
             stream = OneChunk(body)
             extensions[BODY] = body
-        return httpx.Response(
+        return family.Response(
             head.status, headers=head.headers, stream=stream, extensions=extensions
         )
 
@@ -265,12 +296,12 @@ async def _request_body(request: httpx.Request) -> bytes:
     stream = request.stream
     if isinstance(stream, OneChunk):  # the SDK's own requests: no iteration needed
         return stream.data
-    if not isinstance(stream, httpx.AsyncByteStream):
+    if not isinstance(stream, ASYNC_BYTE_STREAMS):
         raise TypeError("an async transport needs an async request body")
     return b"".join([chunk async for chunk in stream])
 
 
-class _Body(httpx.AsyncByteStream):
+class _Body(httpx.AsyncByteStream, AsyncByteStream2):
     """A response body, read from its connection as it is iterated.
 
     Read to its end, it hands the connection back for reuse; closed before that, it closes
@@ -287,8 +318,11 @@ class _Body(httpx.AsyncByteStream):
         connection: Connection,
         timeout: float | None,
         state: RequestState | None,
+        *,
+        family: Family,
     ) -> None:
         self._transport = transport
+        self._family = family
         self._pool = pool
         self._connection: Connection | None = connection
         self._timeout = timeout
@@ -308,10 +342,12 @@ class _Body(httpx.AsyncByteStream):
                 await anyio.lowlevel.checkpoint()
             while (data := _read_body(connection.reader)) is None:
                 await connection.receive(self._timeout)
-        except BaseException:
+        except BaseException as failure:
             self._connection = None
             with anyio.CancelScope(shield=True):
                 await self._transport._discard(self._pool, connection)
+            if isinstance(failure, httpx.HTTPError) and self._family is not HTTPX:
+                raise self._family.failure(failure) from failure
             raise
         if data:
             return data

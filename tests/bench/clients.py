@@ -8,9 +8,10 @@ from typing import Protocol
 
 import aiohttp
 import httpx
+import httpx2
 from servers import CACHE, Server
 
-from momento_http import MomentoClient
+from momento_http import MomentoClient, MomentoTransport
 
 TTL = "60"
 
@@ -43,6 +44,18 @@ class _Sdk:
 async def sdk(server: Server) -> AsyncIterator[Operations]:
     """momento_http.MomentoClient as it comes."""
     async with MomentoClient(server.token, base_url=server.base_url, default_ttl=60) as client:
+        yield _Sdk(client)
+
+
+@asynccontextmanager
+async def sdk_on_httpx2(server: Server) -> AsyncIterator[Operations]:
+    """MomentoClient on a caller's httpx2.AsyncClient, itself on MomentoTransport."""
+    async with (
+        httpx2.AsyncClient(transport=MomentoTransport()) as http,
+        MomentoClient(
+            server.token, base_url=server.base_url, default_ttl=60, http_client=http
+        ) as client,
+    ):
         yield _Sdk(client)
 
 
@@ -102,6 +115,9 @@ async def raw_aiohttp(server: Server) -> AsyncIterator[Operations]:
 
 SUPPORTED_SDK: dict[str, Contender] = {"SDK": sdk}
 """The SDK's configurations the test suite runs: the candidates for "the fastest"."""
+
+ON_HTTPX2: dict[str, Contender] = {"SDK, httpx2 client": sdk_on_httpx2}
+"""The SDK on a service's own httpx2 client (on MomentoTransport), beside the default."""
 
 PEERS: dict[str, Contender] = {
     "raw aiohttp": raw_aiohttp,

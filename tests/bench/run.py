@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from clients import PEERS, SUPPORTED_SDK
+from clients import ON_HTTPX2, PEERS, SUPPORTED_SDK
 from floor import floor
 from report import Target, paired_ratio, terminal, write
 from server_throughput import measure_server
@@ -86,7 +86,7 @@ def unary_targets(unary: list[UnaryResult]) -> list[Target]:
 
 async def on_asyncio(sizes: Sizes, bare: Server, local: Server) -> dict[str, Any]:
     """Everything but the uvloop round: every client interleaved, then the subscriptions."""
-    contenders = {**SUPPORTED_SDK, **PEERS, "floor": floor}
+    contenders = {**SUPPORTED_SDK, **ON_HTTPX2, **PEERS, "floor": floor}
     print("unary operations against the bare ASGI app …", flush=True)
     unary = await measure_unary(bare, contenders, rounds=sizes.rounds, counts=sizes.counts)
     print("unary operations against the local server …", flush=True)
