@@ -1,9 +1,10 @@
 """A FastAPI service on Momento: a cached read, a publish, a consumer.
 
 `GET /menu/{day}` reads through the cache, `POST /orders` publishes the order,
-and a task started with the app cooks each order it hears. Momento's key and
-URL come from MOMENTO_API_KEY and MOMENTO_BASE_URL, the cache's name from
-MENU_CACHE (default `menu`). Run it with `uvicorn app:app`.
+a task started with the app cooks each order it hears, and `GET /kitchen`
+lists the orders cooked. Momento's key and URL come from MOMENTO_API_KEY and
+MOMENTO_BASE_URL, the cache's name from MENU_CACHE (default `menu`). Run it
+with `uvicorn app:app`.
 """
 
 from __future__ import annotations
@@ -146,6 +147,12 @@ async def place_order(order: Order, service: Running) -> dict[str, str]:
     """Publish the order for the kitchen; it is cooked later."""
     await service.momento.publish(service.cache, "orders", order.dish)
     return {"status": "accepted"}
+
+
+@app.get("/kitchen")
+async def kitchen(service: Running) -> dict[str, list[str]]:
+    """The orders the consumer has cooked so far."""
+    return {"cooked": service.kitchen.cooked}
 
 
 @app.exception_handler(MomentoError)
