@@ -6,9 +6,9 @@ from typing import cast
 import httpx
 import pytest
 import pytest_asyncio
+from app import Service, app
 from asgi_lifespan import LifespanManager
 
-from app import Service, app
 from momento_http.local import LocalServer
 
 pytest_plugins = ["momento_http.testing"]
