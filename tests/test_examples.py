@@ -8,11 +8,16 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import anyio
+import anyio.abc
+import httpx
 import pytest
 from conftest import STRICT_WARNINGS
 
@@ -169,16 +174,21 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 def test_no_example_leans_on_a_module_the_docs_do_not_show() -> None:
-    """Each is complete as shown: it imports only the SDK, the standard library, packages."""
-    own = {path.stem for path in EXAMPLES.rglob("*.py")}
+    """Each is complete as shown: it imports only the SDK, the standard library, packages.
+
+    A service (asgi_service/, its page shows all of it) imports its own modules too.
+    """
+    examples = {path.stem for path in EXAMPLES.rglob("*.py")}
     for path in EXAMPLES.rglob("*.py"):
-        helpers = _imported_modules(path) & own
+        top = EXAMPLES / path.relative_to(EXAMPLES).parts[0]
+        own = {p.stem for p in top.rglob("*.py")} if top.is_dir() else set()
+        helpers = _imported_modules(path) & (examples - own)
         assert not helpers, f"{path.name} imports {sorted(helpers)} from examples/"
 
 
 def test_every_example_line_fits_the_docs_column() -> None:
     for path in sorted(EXAMPLES.rglob("*")):
-        if path.suffix not in {".py", ".sh"}:
+        if path.suffix not in {".py", ".sh"} and path.name != "pyproject.toml":
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
         long = [n for n, line in enumerate(lines, 1) if len(line) > COLUMNS]
@@ -218,6 +228,57 @@ def test_the_testing_example_passes_under_pytest_asyncio(pytester: pytest.Pytest
     result.assert_outcomes(passed=3)
 
 
+SERVICE = EXAMPLES / "asgi_service"
+
+
+def test_the_asgi_service_passes_its_own_tests(pytester: pytest.Pytester) -> None:
+    """`pytest` in a copy of its folder, as its page says: its own settings, no others."""
+    shutil.copytree(SERVICE, pytester.path, dirs_exist_ok=True)
+    result = pytester.runpytest_subprocess(*STRICT_WARNINGS, "-q")
+    assert result.ret == 0, "\n".join(result.outlines[-40:])
+    result.assert_outcomes(passed=5)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn's loop is its own
+async def test_the_asgi_service_serves_under_uvicorn() -> None:
+    """`uvicorn app:app`, as its page runs it: a menu, an order, then a clean stop."""
+    with LocalServer(["menu"]) as momento:
+        env = {
+            **_without_momento_key(),
+            "MOMENTO_API_KEY": momento.api_key,
+            "MOMENTO_BASE_URL": str(momento.base_url),
+        }
+        command = [sys.executable, "-W", "error", "-m", "uvicorn", "app:app", "--port", "0"]
+        with anyio.fail_after(60):
+            async with await anyio.open_process(command, cwd=SERVICE, env=env) as uvicorn:
+                assert uvicorn.stderr is not None
+                logged = await _read_until(uvicorn.stderr, "(Press CTRL+C to quit)")
+                url = re.search(r"Uvicorn running on (http://\S+)", logged)
+                assert url, logged
+                await momento.wait_for_subscribers("menu", "orders")  # the consumer
+                async with httpx.AsyncClient(base_url=url[1]) as http:
+                    menu = await http.get("/menu/monday")
+                    order = await http.post("/orders", json={"dish": "soup"})
+                uvicorn.send_signal(signal.SIGINT)  # Ctrl-C
+                logged += await _read_until(uvicorn.stderr, None)
+                assert await uvicorn.wait() == 0, logged
+    assert menu.json() == {"day": "monday", "dishes": "soup, bread, cheese"}
+    assert order.status_code == 202
+    assert "Application startup complete." in logged
+    assert "Application shutdown complete." in logged
+    assert "Traceback" not in logged
+
+
+async def _read_until(stream: anyio.abc.ByteReceiveStream, text: str | None) -> str:
+    """What the stream gives until `text` appears, or to its end when `text` is None."""
+    read = ""
+    async for chunk in stream:
+        read += chunk.decode()
+        if text is not None and text in read:
+            break
+    return read
+
+
 DOCS = EXAMPLES.parent / "docs"
 SNIPPET = re.compile(r'^--8<-- "(?P<path>[^"]+)"$', re.MULTILINE)
 PYTHON_BLOCK = re.compile(r"^```python\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
@@ -230,7 +291,8 @@ def test_the_docs_show_every_example_and_no_python_that_is_not_one() -> None:
     examples = {
         path.relative_to(EXAMPLES.parent).as_posix()
         for path in EXAMPLES.rglob("*")
-        if path.suffix in {".py", ".sh"}
+        # A service's pyproject.toml holds the settings its tests run under.
+        if path.suffix in {".py", ".sh"} or path.name == "pyproject.toml"
     }
     assert examples <= shown, f"not in the docs: {sorted(examples - shown)}"
     assert shown <= examples, f"the docs include what is not an example: {sorted(shown - examples)}"
