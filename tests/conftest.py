@@ -89,10 +89,15 @@ def family(request: pytest.FixtureRequest) -> ModuleType:
     return module
 
 
-@pytest.fixture(scope="session", params=EVENT_LOOPS)
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Every event loop; a module whose subject the loop plays no part in narrows it."""
-    return str(request.param)
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """asyncio: most tests' subject is the same whatever the loop.
+
+    Where the loop matters (the transport, cancellation, a subscription's polling, the local
+    server's threads), a test takes every loop with EVERY_LOOP, or its module overrides this
+    fixture with `params=EVENT_LOOPS` (and UVLOOP, for the transport's own modules).
+    """
+    return "asyncio"
 
 
 EVERY_LOOP = pytest.mark.parametrize("anyio_backend", EVENT_LOOPS)
@@ -101,6 +106,9 @@ EVERY_LOOP = pytest.mark.parametrize("anyio_backend", EVENT_LOOPS)
 
 UVLOOP = pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop")
 """asyncio on uvloop, for the modules that exercise the transport: its transports differ."""
+
+EVERY_LOOP_AND_UVLOOP = pytest.mark.parametrize("anyio_backend", [*EVENT_LOOPS, UVLOOP])
+"""For a test that carries bytes over MomentoTransport, in a module that runs on asyncio only."""
 
 
 @pytest.fixture(scope="session")

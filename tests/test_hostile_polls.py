@@ -18,7 +18,7 @@ import anyio
 import h11
 import pytest
 from anyio.abc import SocketStream
-from conftest import Sleeps, no_wait
+from conftest import EVENT_LOOPS, Sleeps, no_wait
 from raw_http import answer, raw_server
 
 from momento_http import (
@@ -37,6 +37,12 @@ from momento_http._topic_polls import MAX_POLL_BYTES
 TOKEN = "hostile-polls-token-0123456789abcdef"
 
 Answer = Callable[[h11.Connection, SocketStream], Awaitable[None]]
+
+
+@pytest.fixture(scope="module", params=EVENT_LOOPS)
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """A poll's deadline and retries run on the caller's loop: each is held to the same."""
+    return str(request.param)
 
 
 def entries(*items: dict[str, Any]) -> bytes:

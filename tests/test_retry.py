@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from conftest import CACHE, Sleeps, unique
+from conftest import CACHE, EVERY_LOOP, Sleeps, unique
 
 from momento_http import (
     AuthenticationError,
@@ -234,6 +234,7 @@ async def test_connection_failures_are_retried(sleeps: Sleeps, operation: str) -
     assert len(sleeps.delays) == 3
 
 
+@EVERY_LOOP
 async def test_a_stalled_get_times_out_and_its_retry_succeeds(
     faulty: LocalServer, sleeps: Sleeps
 ) -> None:
@@ -308,6 +309,7 @@ async def test_publish_is_not_retried_after_it_may_have_arrived(
     assert sleeps.delays == []
 
 
+@EVERY_LOOP
 async def test_a_timed_out_publish_is_not_sent_again(faulty: LocalServer, sleeps: Sleeps) -> None:
     topic = unique("timed-out")
     # The server publishes, then answers late: the client cannot know it arrived.

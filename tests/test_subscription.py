@@ -11,7 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
-from conftest import CACHE, FakeClock, no_wait, unique
+from conftest import CACHE, EVERY_LOOP, FakeClock, no_wait, unique
 
 from momento_http import (
     AuthenticationError,
@@ -305,6 +305,7 @@ async def test_the_cursor_moves_only_with_what_was_yielded(
 @pytest.mark.parametrize(
     "quiet", [Fault(204, method="GET"), Fault(200, message='{"items": []}', method="GET")]
 )
+@EVERY_LOOP
 async def test_quiet_answers_mean_poll_again(
     faulty: LocalServer, fast_client: MomentoClient, topic: str, quiet: Fault
 ) -> None:
@@ -327,6 +328,7 @@ async def test_held_polls_that_end_empty_raise_nothing(clocked_server: LocalServ
     assert waited.cancelled_caught
 
 
+@EVERY_LOOP
 async def test_the_clients_own_poll_timeout_means_poll_again(
     server: LocalServer, topic: str
 ) -> None:
@@ -439,6 +441,7 @@ async def test_bad_arguments_raise_at_once(
 # --- ending ---------------------------------------------------------------------------
 
 
+@EVERY_LOOP
 async def test_cancelling_the_task_ends_the_poll_at_once(client: MomentoClient, topic: str) -> None:
     # The session server would hold this poll for its full hold time.
     started = anyio.Event()
@@ -459,6 +462,7 @@ async def test_cancelling_the_task_ends_the_poll_at_once(client: MomentoClient, 
     assert elapsed < 0.25, f"cancelling took {elapsed * 1000:.0f} ms"
 
 
+@EVERY_LOOP
 async def test_aclose_from_another_task_ends_the_iteration(
     client: MomentoClient, topic: str
 ) -> None:
@@ -488,6 +492,7 @@ async def test_breaking_out_leaves_the_client_usable(client: MomentoClient, topi
     assert await client.get(CACHE, "still-fine") == b"yes"
 
 
+@EVERY_LOOP
 async def test_closing_the_client_ends_its_subscriptions(server: LocalServer, topic: str) -> None:
     client = MomentoClient(server.api_key, base_url=server.base_url)
     subscription = client.subscribe(CACHE, topic)
@@ -505,6 +510,7 @@ async def test_closing_the_client_ends_its_subscriptions(server: LocalServer, to
         client.subscribe(CACHE, topic)
 
 
+@EVERY_LOOP
 async def test_one_subscription_serves_one_task_at_a_time(
     client: MomentoClient, topic: str
 ) -> None:
@@ -519,6 +525,7 @@ async def test_one_subscription_serves_one_task_at_a_time(
         group.cancel_scope.cancel()
 
 
+@EVERY_LOOP
 async def test_200_subscriptions_do_not_starve_unary_calls(
     client: MomentoClient, topic: str
 ) -> None:

@@ -14,7 +14,7 @@ import anyio
 import httpx
 import pytest
 import trio
-from conftest import CACHE, no_wait, unique
+from conftest import CACHE, EVERY_LOOP, no_wait, unique
 from test_subscription import take
 
 from momento_http import (
@@ -115,6 +115,7 @@ async def test_subscribe_wait_publish_delivers_every_message_every_time(
     assert rounds == [[(1, "m1"), (2, "m2"), (3, "m3")]] * ROUNDS
 
 
+@EVERY_LOOP
 async def test_entering_returns_once_the_first_poll_is_written(
     holding: LocalServer, client: MomentoClient, topic: str
 ) -> None:
@@ -127,6 +128,7 @@ async def test_entering_returns_once_the_first_poll_is_written(
     assert values([event]) == [(1, "first")]
 
 
+@EVERY_LOOP
 async def test_a_reader_task_started_late_still_gets_the_first_message(
     holding: LocalServer, client: MomentoClient, topic: str
 ) -> None:
@@ -141,6 +143,7 @@ async def test_a_reader_task_started_late_still_gets_the_first_message(
     assert values(received) == [(1, "one"), (2, "two"), (3, "three")]
 
 
+@EVERY_LOOP
 async def test_on_another_transport_entering_still_sends_the_first_poll(
     holding: LocalServer, topic: str
 ) -> None:
@@ -167,6 +170,7 @@ async def test_an_exit_stack_enters_it_as_async_with_does(
     assert subscription.closed
 
 
+@EVERY_LOOP
 async def test_it_may_be_entered_in_one_task_and_left_in_another(
     holding: LocalServer, client: MomentoClient, topic: str
 ) -> None:
@@ -321,6 +325,7 @@ async def test_a_poll_with_no_position_answered_with_no_message_loses_the_start(
     assert values([item]) == [(1, "later")]
 
 
+@EVERY_LOOP
 async def test_without_entering_a_cancelled_first_poll_loses_the_start(
     holding: LocalServer, client: MomentoClient, topic: str
 ) -> None:
@@ -349,6 +354,7 @@ async def _publish_when_held(
 # --- ending during the first poll -------------------------------------------------------
 
 
+@EVERY_LOOP
 async def test_cancelling_during_the_first_poll_leaves_no_connection_or_task(
     holding: LocalServer, client: MomentoClient, topic: str
 ) -> None:
@@ -376,6 +382,7 @@ async def test_cancelling_during_the_first_poll_leaves_no_connection_or_task(
     await until(lambda: holding.held_polls(CACHE, topic) == 0, "the connection to close")
 
 
+@EVERY_LOOP
 async def test_cancelling_while_entering_leaves_no_connection_or_task() -> None:
     tasks_before = running_tasks()
     # A server that never answers the TLS handshake: the first poll is never written.
@@ -396,6 +403,7 @@ async def test_cancelling_while_entering_leaves_no_connection_or_task() -> None:
     assert elapsed < CANCEL_BOUND, f"closing took {elapsed * 1000:.1f} ms"
 
 
+@EVERY_LOOP
 async def test_closing_the_client_during_the_first_poll_ends_its_reader(
     holding: LocalServer, topic: str
 ) -> None:
