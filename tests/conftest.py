@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import anyio
 import anyio.lowlevel
 import httpx
 import httpx2
@@ -249,6 +250,19 @@ def secrets_watch() -> Iterator[SecretsWatch]:
         assert tokens, "the watch saw no tokens: it is not watching"
     leaks = [text for text in watch.shown if any(token in text for token in tokens)]
     assert not leaks, f"a token was shown: {leaks[:3]}"
+
+
+async def until(condition: Callable[[], bool], what: str = "the condition") -> None:
+    """Wait until `condition()` holds, looking every few milliseconds, for 10 s at most.
+
+    For counts kept by other threads and tasks (a server's held polls, a subscription's
+    stats), which have no event to await.
+    """
+    with anyio.move_on_after(10):
+        while not condition():  # noqa: ASYNC110 - see above
+            await anyio.sleep(0.005)
+        return
+    pytest.fail(f"waited 10 s for {what}")
 
 
 class Sleeps:

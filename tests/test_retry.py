@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from conftest import CACHE, EVERY_LOOP, Sleeps, unique
+from conftest import CACHE, EVERY_LOOP, Sleeps, unique, until
 
 from momento_http import (
     AuthenticationError,
@@ -318,7 +318,7 @@ async def test_a_timed_out_publish_is_not_sent_again(faulty: LocalServer, sleeps
         await c.get(CACHE, "warm")  # connected first: even a loaded machine sends in time
         with pytest.raises(MomentoTimeoutError):
             await c.publish(CACHE, topic, "exactly once", timeout=0.3)
-        await anyio.sleep(0.6)  # let the stalled publish land
+        await until(lambda: faulty.delayed_requests == 0, "the stalled publish to end")
         assert await _messages(c, topic, 1) == ["exactly once"]
     assert sleeps.delays == []
 
@@ -332,7 +332,7 @@ async def test_at_least_once_publish_retries_and_may_duplicate(
     async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=retry) as c:
         await c.get(CACHE, "warm")  # connected first: even a loaded machine sends in time
         await c.publish(CACHE, topic, "maybe twice", timeout=0.3)
-        await anyio.sleep(0.6)
+        await until(lambda: faulty.delayed_requests == 0, "the stalled publishes to end")
         assert await _messages(c, topic, 2) == ["maybe twice", "maybe twice"]
     assert len(sleeps.delays) == 1
 

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import FrozenInstanceError
 
@@ -14,7 +13,7 @@ import anyio
 import httpx
 import pytest
 import trio
-from conftest import CACHE, EVERY_LOOP, no_wait, unique
+from conftest import CACHE, EVERY_LOOP, no_wait, unique, until
 from test_subscription import take
 
 from momento_http import (
@@ -31,7 +30,7 @@ from momento_http.local import Fault, LocalServer, Settings
 
 FAST_RETRY = RetryPolicy(max_poll_failures=5, sleep=no_wait)
 ROUNDS = 20
-CANCEL_BOUND = 0.25  # seconds: "at once" (a few ms), with room for a busy shared machine
+HANG = 10  # seconds: no bound on speed, only on a hang (the server holds a poll 30 s)
 
 
 @pytest.fixture(scope="module")
@@ -82,14 +81,6 @@ async def read_into(received: list[TopicEvent], subscription: Subscription, coun
 def values(events: list[TopicEvent]) -> list[object]:
     """Each event in short: a message's (number, value), or the event itself."""
     return [(e.sequence_number, e.value) if isinstance(e, TopicItem) else e for e in events]
-
-
-async def until(condition: object, what: str) -> None:
-    """Wait until `condition()` holds, for at most 5 seconds."""
-    assert callable(condition)
-    with anyio.fail_after(5):
-        while not condition():  # noqa: ASYNC110 - counts kept by other threads and tasks
-            await anyio.sleep(0.005)
 
 
 # --- the start: sent on entering ------------------------------------------------------
@@ -196,7 +187,7 @@ async def test_errors_of_the_first_poll_come_from_the_iterator_not_the_block(
     faults.inject_fault(Fault(503, message="down", method="GET", topic=topic, count=5))
     async with client.subscribe(CACHE, topic) as subscription:
         await until(lambda: subscription.stats.failures == 5, "five failures")
-        await anyio.sleep(0.05)  # the block runs on: the failure did not cancel it
+        await anyio.wait_all_tasks_blocked()  # the block runs on: the failure did not cancel it
         with pytest.raises(ServerError, match="down"):
             await take(subscription, 1)
     assert subscription.stats == SubscriptionStats(5, 5, 4, "ServerError", 5)
@@ -368,14 +359,13 @@ async def test_cancelling_during_the_first_poll_leaves_no_connection_or_task(
             entered.set()
             await anyio.sleep_forever()
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(listen)
-        await entered.wait()
-        await holding.wait_for_subscribers(CACHE, topic, timeout=2)
-        began = time.perf_counter()
-        group.cancel_scope.cancel()
-    elapsed = time.perf_counter() - began
-    assert elapsed < CANCEL_BOUND, f"cancelling took {elapsed * 1000:.1f} ms"
+    # A cancel that waited for the poll's answer would wait out the server's 30 s hold.
+    with anyio.fail_after(HANG):
+        async with anyio.create_task_group() as group:
+            group.start_soon(listen)
+            await entered.wait()
+            await holding.wait_for_subscribers(CACHE, topic, timeout=2)
+            group.cancel_scope.cancel()
     assert running_tasks() == tasks_before
     assert subscriptions[0].closed
     # The server notices its client went away only when the connection is closed.
@@ -390,17 +380,16 @@ async def test_cancelling_while_entering_leaves_no_connection_or_task() -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         base_url = f"https://127.0.0.1:{silent.getsockname()[1]}"
-        async with MomentoClient("token", base_url=base_url) as client:
-            subscription = client.subscribe(CACHE, "never")
-            with anyio.move_on_after(0.3) as waiting:
-                async with subscription:
-                    pytest.fail("entered although nothing was written")
-            cancelled = time.perf_counter()
-            assert waiting.cancelled_caught
-            assert subscription.closed
-            assert running_tasks() == tasks_before
-        elapsed = time.perf_counter() - cancelled
-    assert elapsed < CANCEL_BOUND, f"closing took {elapsed * 1000:.1f} ms"
+        # Closing must not wait for the handshake, which never ends.
+        with anyio.fail_after(HANG):
+            async with MomentoClient("token", base_url=base_url) as client:
+                subscription = client.subscribe(CACHE, "never")
+                with anyio.move_on_after(0.3) as waiting:
+                    async with subscription:
+                        pytest.fail("entered although nothing was written")
+                assert waiting.cancelled_caught
+                assert subscription.closed
+                assert running_tasks() == tasks_before
 
 
 @EVERY_LOOP
