@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import anyio
 import anyio.lowlevel
 import httpx
 import httpx2
@@ -89,10 +90,15 @@ def family(request: pytest.FixtureRequest) -> ModuleType:
     return module
 
 
-@pytest.fixture(scope="session", params=EVENT_LOOPS)
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Every event loop; a module whose subject the loop plays no part in narrows it."""
-    return str(request.param)
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """asyncio: most tests' subject is the same whatever the loop.
+
+    Where the loop matters (the transport, cancellation, a subscription's polling, the local
+    server's threads), a test takes every loop with EVERY_LOOP, or its module overrides this
+    fixture with `params=EVENT_LOOPS` (and UVLOOP, for the transport's own modules).
+    """
+    return "asyncio"
 
 
 EVERY_LOOP = pytest.mark.parametrize("anyio_backend", EVENT_LOOPS)
@@ -101,6 +107,9 @@ EVERY_LOOP = pytest.mark.parametrize("anyio_backend", EVENT_LOOPS)
 
 UVLOOP = pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop")
 """asyncio on uvloop, for the modules that exercise the transport: its transports differ."""
+
+EVERY_LOOP_AND_UVLOOP = pytest.mark.parametrize("anyio_backend", [*EVENT_LOOPS, UVLOOP])
+"""For a test that carries bytes over MomentoTransport, in a module that runs on asyncio only."""
 
 
 @pytest.fixture(scope="session")
@@ -241,6 +250,19 @@ def secrets_watch() -> Iterator[SecretsWatch]:
         assert tokens, "the watch saw no tokens: it is not watching"
     leaks = [text for text in watch.shown if any(token in text for token in tokens)]
     assert not leaks, f"a token was shown: {leaks[:3]}"
+
+
+async def until(condition: Callable[[], bool], what: str = "the condition") -> None:
+    """Wait until `condition()` holds, looking every few milliseconds, for 10 s at most.
+
+    For counts kept by other threads and tasks (a server's held polls, a subscription's
+    stats), which have no event to await.
+    """
+    with anyio.move_on_after(10):
+        while not condition():  # noqa: ASYNC110 - see above
+            await anyio.sleep(0.005)
+        return
+    pytest.fail(f"waited 10 s for {what}")
 
 
 class Sleeps:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import anyio
 import httpx
 import pytest
-from conftest import CACHE, ODD_CACHE, OTHER_CACHE, UVLOOP, FakeClock
+from conftest import CACHE, EVERY_LOOP_AND_UVLOOP, ODD_CACHE, OTHER_CACHE, FakeClock
 
 from momento_http import (
     CacheNotFoundError,
@@ -37,12 +37,7 @@ AWKWARD_KEYS: list[str | bytes] = [
 ]
 
 
-@pytest.fixture(scope="module", params=["asyncio", "trio", UVLOOP])
-def anyio_backend(request: pytest.FixtureRequest) -> object:
-    """This module runs on uvloop too: MomentoTransport's protocols meet its transports."""
-    return request.param
-
-
+@EVERY_LOOP_AND_UVLOOP
 async def test_set_get_delete_miss(client: MomentoClient) -> None:
     await client.set(CACHE, "round-trip", b"value")
     assert await client.get(CACHE, "round-trip") == b"value"
@@ -128,6 +123,7 @@ async def test_dot_names_are_not_removed_from_the_path(name: str) -> None:
         assert await client.get("default-cache", "k") is None
 
 
+@EVERY_LOOP_AND_UVLOOP
 @pytest.mark.parametrize("size", [0, 1, 1000, 64 * 1024])
 async def test_values_of_many_sizes_round_trip(client: MomentoClient, size: int) -> None:
     value = bytes(i % 251 for i in range(size))
@@ -200,6 +196,7 @@ async def test_missing_cache_raises_cache_not_found(client: MomentoClient, opera
     assert "no-such-cache" in caught.value.url
 
 
+@EVERY_LOOP_AND_UVLOOP
 async def test_lifecycle(server: LocalServer) -> None:
     client = MomentoClient(server.api_key, base_url=server.base_url, default_ttl=5)
     await client.set(CACHE, "life", b"v")  # usable without `async with`

@@ -420,8 +420,7 @@ SURROGATES = (
 )
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the command runs its own loop
-async def test_subscribe_prints_a_text_holding_a_lone_surrogate(anyio_backend: str) -> None:
+async def test_subscribe_prints_a_text_holding_a_lone_surrogate() -> None:
     async def surrogates(_: int, connection: h11.Connection, stream: SocketStream) -> None:
         await answer(connection, stream, body=SURROGATES)
 

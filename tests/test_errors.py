@@ -1,4 +1,4 @@
-"""Every status the server can answer, mapped to its exception, over loopback."""
+"""Every status the server can answer, mapped to its exception; each call meets it over loopback."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from types import ModuleType
 
 import anyio.abc
 import h11
+import httpx
 import pytest
 from conftest import CACHE
 from raw_http import raw_server
@@ -25,6 +26,7 @@ from momento_http import (
     PermissionDeniedError,
     ServerError,
 )
+from momento_http._answers import Answer, error_for_status
 from momento_http.local import Fault, LocalServer
 
 Operation = Callable[[MomentoClient], Awaitable[object]]
@@ -50,39 +52,67 @@ STATUSES: list[tuple[int, type[MomentoError]]] = [
 ]
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
+URL = "http://127.0.0.1:9/cache/test-cache?key=k"
+
+
+def mapped(
+    status: int, body: str = "", content_type: str = "text/plain", **headers: str
+) -> MomentoError:
+    """The exception the one mapping gives for an answer: no request needed to judge one."""
+    answer = Answer(
+        status,
+        httpx.codes.get_reason_phrase(status),
+        httpx.Headers({"content-type": content_type, **headers}),
+        body.encode(),
+    )
+    return error_for_status(answer, method="GET", url=URL, scrub=str)
+
+
 @pytest.mark.parametrize(("status", "error_type"), STATUSES)
-async def test_status_maps_to_its_exception(
-    faulty: LocalServer,
-    client: MomentoClient,
-    operation: str,
-    status: int,
-    error_type: type[MomentoError],
+def test_status_maps_to_its_exception(status: int, error_type: type[MomentoError]) -> None:
+    error = mapped(status, f"injected {status}")
+    assert type(error) is error_type
+    assert error.status_code == status
+    assert error.message == f"injected {status}"
+    assert (error.method, error.url) == ("GET", URL)
+    assert f"injected {status}" in str(error)
+
+
+# Each operation once over loopback: the mapping is one, and every call reaches it.
+END_TO_END = [("get", 400), ("set", 403), ("delete", 401), ("publish", 503)]
+
+
+@pytest.mark.parametrize(("operation", "status"), END_TO_END)
+async def test_a_status_reaches_each_operations_caller_as_its_exception(
+    faulty: LocalServer, client: MomentoClient, operation: str, status: int
 ) -> None:
     method, call = OPERATIONS[operation]
     faulty.inject_fault(Fault(status, message=f"injected {status}", method=method))
-    with pytest.raises(error_type) as caught:
+    with pytest.raises(dict(STATUSES)[status]) as caught:
         await call(client)
     error = caught.value
-    assert type(error) is error_type
+    assert type(error) is dict(STATUSES)[status]
     assert error.status_code == status
     assert error.message == f"injected {status}"
     assert error.method == method
     assert error.url is not None
     assert error.url.startswith(f"{faulty.base_url}/")
-    assert f"injected {status}" in str(error)
     await call(client)  # the fault is spent: the next call succeeds
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
-async def test_404_naming_the_cache_maps_to_cache_not_found(
-    faulty: LocalServer, client: MomentoClient, operation: str
+@pytest.mark.parametrize("body", ["Cache Not Found", "CACHE NOT FOUND: test-cache"])
+def test_404_naming_the_cache_in_any_case_maps_to_cache_not_found(body: str) -> None:
+    error = mapped(404, body)
+    assert type(error) is CacheNotFoundError
+    assert error.status_code == 404
+
+
+async def test_a_404_naming_the_cache_reaches_the_caller(
+    faulty: LocalServer, client: MomentoClient
 ) -> None:
-    method, call = OPERATIONS[operation]
-    faulty.inject_fault(Fault(404, message="Cache Not Found", method=method))
-    with pytest.raises(CacheNotFoundError) as caught:
-        await call(client)
-    assert caught.value.status_code == 404
+    faulty.inject_fault(Fault(404, message="Cache Not Found", method="PUT"))
+    with pytest.raises(CacheNotFoundError):
+        await client.set(CACHE, "k", b"v")
 
 
 @pytest.mark.parametrize(
@@ -104,7 +134,6 @@ async def test_a_404_saying_the_key_is_not_found_is_a_miss(
     await client.delete(CACHE, "present")
 
 
-@pytest.mark.parametrize("operation", OPERATIONS)
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
@@ -114,11 +143,19 @@ async def test_a_404_saying_the_key_is_not_found_is_a_miss(
         ('{"title": "Not Found"}', "application/json"),
     ],
 )
+def test_any_other_404_maps_to_an_error_asking_about_the_url(body: str, content_type: str) -> None:
+    error = mapped(404, body, content_type)
+    assert type(error) is ServerError
+    assert error.status_code == 404
+    assert "is the base URL right" in error.message
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
 async def test_any_other_404_is_an_error_naming_the_url_not_a_miss(
-    faulty: LocalServer, client: MomentoClient, operation: str, body: str, content_type: str
+    faulty: LocalServer, client: MomentoClient, operation: str
 ) -> None:
     method, call = OPERATIONS[operation]
-    faulty.inject_fault(Fault(404, message=body, content_type=content_type, method=method))
+    faulty.inject_fault(Fault(404, message="Not Found", method=method))
     with pytest.raises(ServerError, match="is the base URL right") as caught:
         await call(client)
     assert type(caught.value) is ServerError
@@ -126,22 +163,22 @@ async def test_any_other_404_is_an_error_naming_the_url_not_a_miss(
     assert f"{faulty.base_url}/" in str(caught.value)
 
 
-async def test_a_404_naming_the_cache_in_any_case_is_cache_not_found(
+@pytest.mark.parametrize(
+    ("header", "expected"), [("3", 3.0), ("0.5", 0.5), (None, None), ("0", 0.0)]
+)
+def test_429_carries_retry_after(header: str | None, expected: float | None) -> None:
+    error = mapped(429, "slow down", **({"retry-after": header} if header is not None else {}))
+    assert isinstance(error, LimitExceededError)
+    assert error.retry_after == expected
+
+
+async def test_429s_retry_after_reaches_the_caller(
     faulty: LocalServer, client: MomentoClient
 ) -> None:
-    faulty.inject_fault(Fault(404, message="CACHE NOT FOUND: test-cache", method="GET"))
-    with pytest.raises(CacheNotFoundError):
-        await client.get(CACHE, "k")
-
-
-@pytest.mark.parametrize(("header", "expected"), [(3, 3.0), (0.5, 0.5), (None, None), (0, 0.0)])
-async def test_429_carries_retry_after(
-    faulty: LocalServer, client: MomentoClient, header: float | None, expected: float | None
-) -> None:
-    faulty.inject_fault(Fault(429, message="slow down", retry_after=header))
+    faulty.inject_fault(Fault(429, message="slow down", retry_after=3))
     with pytest.raises(LimitExceededError) as caught:
         await client.get(CACHE, "k")
-    assert caught.value.retry_after == expected
+    assert caught.value.retry_after == 3.0
 
 
 @pytest.mark.parametrize(
@@ -158,18 +195,15 @@ async def test_429_carries_retry_after(
         ("<html><body>" + "z " * 10_000 + "</body></html>", "z z z"),
     ],
 )
-async def test_an_html_error_page_is_cut_to_a_short_summary(
-    faulty: LocalServer, client: MomentoClient, page: str, summary: str
-) -> None:
-    faulty.inject_fault(Fault(502, message=page, content_type="text/html", method="GET"))
-    with pytest.raises(ServerError) as caught:
-        await client.get(CACHE, "k")
-    assert caught.value.message.startswith(summary)
-    assert len(caught.value.message) <= 201
-    assert "<" not in caught.value.message
+def test_an_html_error_page_is_cut_to_a_short_summary(page: str, summary: str) -> None:
+    error = mapped(502, page, "text/html")
+    assert error.message.startswith(summary)
+    assert len(error.message) <= 201
+    assert "<" not in error.message
 
 
 async def test_a_long_text_error_is_cut_short(faulty: LocalServer, client: MomentoClient) -> None:
+    # Over loopback: the body is read only in part (ERROR_BODY_BYTES), then summarised.
     faulty.inject_fault(Fault(500, message="w" * 10_000, method="GET"))
     with pytest.raises(ServerError) as caught:
         await client.get(CACHE, "k")

@@ -24,15 +24,6 @@ from momento_http import (
 from momento_http.local import Fault, LocalServer, Settings
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """The server's fault rules, on its own thread: the test's event loop plays no part.
-
-    The tests of what a client makes of a fault run on every loop (EVERY_LOOP).
-    """
-    return "asyncio"
-
-
 @pytest.fixture
 async def http(server: LocalServer) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"authorization": server.api_key}

@@ -11,7 +11,7 @@ import anyio
 import httpx
 import pytest
 from anyio.abc import TaskStatus
-from conftest import CACHE, FakeClock, no_wait, unique
+from conftest import CACHE, EVERY_LOOP, FakeClock, no_wait, unique
 
 from momento_http import (
     InvalidArgumentError,
@@ -257,6 +257,7 @@ async def cancellable_call(
         await client.get_or_set(CACHE, key, load)
 
 
+@EVERY_LOOP
 async def test_a_cancelled_waiter_leaves_the_load_to_the_others(client: MomentoClient) -> None:
     key = unique("waiter-cancelled")
     load = Loads(b"kept").hold()
@@ -276,6 +277,7 @@ async def test_a_cancelled_waiter_leaves_the_load_to_the_others(client: MomentoC
     assert (load.calls, load.cancelled) == (1, 0)
 
 
+@EVERY_LOOP
 async def test_when_the_first_caller_is_cancelled_a_waiter_loads_again(
     client: MomentoClient, watched: Watched
 ) -> None:
@@ -299,6 +301,7 @@ async def test_when_the_first_caller_is_cancelled_a_waiter_loads_again(
     assert watched.requests == ["GET", "GET", "PUT"]
 
 
+@EVERY_LOOP
 async def test_once_the_value_is_loaded_callers_have_it_while_it_is_stored(
     client: MomentoClient, watched: Watched
 ) -> None:

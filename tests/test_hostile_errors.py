@@ -24,7 +24,7 @@ import h11
 import httpx
 import pytest
 from anyio.abc import SocketStream
-from conftest import Sleeps
+from conftest import EVENT_LOOPS, Sleeps
 from raw_http import Behaviour, Raw, raw_server
 
 from momento_http import (
@@ -39,6 +39,12 @@ from momento_http import (
 )
 
 TOKEN = "hostile/secret+token=0123456789.abcdefXYZ"  # "/+=" change when percent-encoded
+
+
+@pytest.fixture(scope="module", params=EVENT_LOOPS)
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """How a failure surfaces (errors raised in the loop's frames) is each loop's own."""
+    return str(request.param)
 
 
 def replying(

@@ -18,7 +18,7 @@ import anyio
 import h11
 import pytest
 from anyio.abc import SocketStream
-from conftest import Sleeps, no_wait
+from conftest import EVENT_LOOPS, Sleeps, no_wait
 from raw_http import answer, raw_server
 
 from momento_http import (
@@ -37,6 +37,12 @@ from momento_http._topic_polls import MAX_POLL_BYTES
 TOKEN = "hostile-polls-token-0123456789abcdef"
 
 Answer = Callable[[h11.Connection, SocketStream], Awaitable[None]]
+
+
+@pytest.fixture(scope="module", params=EVENT_LOOPS)
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """A poll's deadline and retries run on the caller's loop: each is held to the same."""
+    return str(request.param)
 
 
 def entries(*items: dict[str, Any]) -> bytes:
@@ -301,6 +307,65 @@ async def test_a_page_that_flips_back_yields_nothing_twice() -> None:
         TopicItem("m", 2, 200),
     ]
     assert (subscription.next_sequence_number, subscription.sequence_page) == (3, 200)
+
+
+# --- what the cursor makes of numbers and pages left out --------------------------------
+
+
+async def events_of(count: int, *answers: Answer, **position: int) -> list[TopicEvent]:
+    """The first events a subscription yields, its polls answered with these in turn."""
+    async with (
+        raw_server(in_turn(*answers)) as (url, _),
+        MomentoClient(TOKEN, base_url=url, retry=RetryPolicy(sleep=no_wait)) as client,
+        client.subscribe("cache", "topic", **position) as subscription,  # type: ignore[arg-type]
+    ):
+        return await take(subscription, count)
+
+
+async def test_a_gap_only_notice_repeated_at_the_cursor_is_yielded_once() -> None:
+    gap = {"discontinuity": {"last_topic_sequence": 1, "new_topic_sequence": 5}}
+    events = await events_of(
+        2,
+        body(entries(gap)),
+        body(entries(gap)),  # its new number is where the cursor stands now: stale
+        body(entries(item(5))),
+        sequence_number=2,
+        sequence_page=7,
+    )
+    assert events == [Discontinuity(1, 5, 7), TopicItem("m", 5, 7)]
+
+
+async def test_items_without_a_page_are_on_the_page_resumed_from() -> None:
+    def pageless(number: int) -> dict[str, Any]:
+        return {"item": {"topic_sequence_number": number, "value": {"text": "m"}}}
+
+    events = await events_of(
+        2, body(entries(pageless(3), pageless(4))), sequence_number=3, sequence_page=7
+    )
+    assert events == [TopicItem("m", 3, 7), TopicItem("m", 4, 7)]
+
+
+async def test_a_notice_without_a_page_is_on_the_cursors_page() -> None:
+    gap = {"discontinuity": {"last_topic_sequence": 1, "new_topic_sequence": 5}}
+    events = await events_of(
+        2, body(entries(gap)), body(entries(item(5))), sequence_number=2, sequence_page=7
+    )
+    assert events == [Discontinuity(1, 5, 7), TopicItem("m", 5, 7)]
+
+
+async def test_an_unknown_start_is_said_once_on_a_page_numbered_from_0() -> None:
+    restart = {"discontinuity": {"new_topic_sequence": 0, "new_sequence_page": 9}}
+    events = await events_of(
+        3,
+        body(entries()),  # no position, no message: what came before the next poll is lost
+        body(entries(restart)),
+        body(entries(item(0, page=9), item(1, page=9))),
+    )
+    assert events == [
+        Discontinuity(0, 0, 9, unknown_start=True),
+        TopicItem("m", 0, 9),
+        TopicItem("m", 1, 9),
+    ]
 
 
 # --- subscriptions dropped without `async with` ----------------------------------------

@@ -25,12 +25,6 @@ TIMEOUT = 1.0
 CAP = 4  # their connection cap
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """The server's own behaviour, on its own thread: the test's event loop plays no part."""
-    return "asyncio"
-
-
 @pytest.fixture
 def guarded() -> Iterator[LocalServer]:
     settings = Settings(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
@@ -14,7 +14,7 @@ import anyio.abc
 import anyio.to_thread
 import httpx
 import pytest
-from conftest import CACHE, local_cli, unique
+from conftest import CACHE, local_cli, unique, until
 
 from momento_http.local import Fault, LocalServer
 
@@ -59,13 +59,6 @@ async def delayed_get(server: LocalServer, key: str) -> AsyncIterator[anyio.abc.
         await stream.send(request.encode())
         await until(lambda: server.delayed_requests == before + 1)
         yield stream
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait until the condition holds, looking every few milliseconds, for 5 s at most."""
-    with anyio.fail_after(5):
-        while not condition():  # noqa: ASYNC110 - the server's counts have no event to await
-            await anyio.sleep(0.005)
 
 
 @pytest.mark.parametrize("rule", DELAYS)

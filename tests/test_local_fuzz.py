@@ -36,12 +36,6 @@ ODD_CACHE = "odd cache/ü?&"
 
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """The server's own behaviour, on its own thread: the test's event loop plays no part."""
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 def fuzzed() -> Iterator[LocalServer]:
     settings = Settings(poll_hold_seconds=0.05, max_item_bytes=4096, request_timeout_seconds=2)
     with LocalServer([CACHE, ODD_CACHE], settings=settings) as server:

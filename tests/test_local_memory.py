@@ -29,12 +29,6 @@ def topic_size(topic: str, *messages: bytes) -> int:
     return own + sum(message_size(message) for message in messages)
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """The server's own behaviour, on its own thread: the test's event loop plays no part."""
-    return "asyncio"
-
-
 class Api:
     """Raw requests to a server of the test's own."""
 

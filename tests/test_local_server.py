@@ -24,12 +24,6 @@ from momento_http.local import (
 from momento_http.local._cache_store import item_size
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """The server's own behaviour, on its own thread: the test's event loop plays no part."""
-    return "asyncio"
-
-
 @pytest.fixture
 async def http(server: LocalServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.base_url) as raw:

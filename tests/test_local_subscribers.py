@@ -10,11 +10,17 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from conftest import CACHE, local_cli, unique
+from conftest import CACHE, EVENT_LOOPS, local_cli, unique
 
 from momento_http.local import LocalServer, Settings
 
 TOKEN = "order-token"
+
+
+@pytest.fixture(scope="module", params=EVENT_LOOPS)
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """The wait runs on the caller's loop against the server's thread: held on each."""
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from conftest import EVENT_LOOPS
 
 from momento_http._once import Once
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module", params=EVENT_LOOPS)
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Cancelling one waiter of many is each loop's own cancellation: held on each."""
+    return str(request.param)
 
 
 async def wait_then_note(once: Once, woken: list[str], name: str) -> None:

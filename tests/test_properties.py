@@ -41,12 +41,6 @@ PROPERTY_SETTINGS = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Pure request building on a mock transport: the event loop plays no part."""
-    return "asyncio"
-
-
 class Recorder:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []

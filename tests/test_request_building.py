@@ -27,12 +27,6 @@ from momento_http._validation import encode_key, encode_name
 BASE = "http://127.0.0.1:9"
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Pure request building on a mock transport: the event loop plays no part."""
-    return "asyncio"
-
-
 class Recorder:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []

@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from conftest import CACHE, Sleeps, unique
+from conftest import CACHE, EVERY_LOOP, Sleeps, unique, until
 
 from momento_http import (
     AuthenticationError,
@@ -234,6 +234,7 @@ async def test_connection_failures_are_retried(sleeps: Sleeps, operation: str) -
     assert len(sleeps.delays) == 3
 
 
+@EVERY_LOOP
 async def test_a_stalled_get_times_out_and_its_retry_succeeds(
     faulty: LocalServer, sleeps: Sleeps
 ) -> None:
@@ -308,6 +309,7 @@ async def test_publish_is_not_retried_after_it_may_have_arrived(
     assert sleeps.delays == []
 
 
+@EVERY_LOOP
 async def test_a_timed_out_publish_is_not_sent_again(faulty: LocalServer, sleeps: Sleeps) -> None:
     topic = unique("timed-out")
     # The server publishes, then answers late: the client cannot know it arrived.
@@ -316,7 +318,7 @@ async def test_a_timed_out_publish_is_not_sent_again(faulty: LocalServer, sleeps
         await c.get(CACHE, "warm")  # connected first: even a loaded machine sends in time
         with pytest.raises(MomentoTimeoutError):
             await c.publish(CACHE, topic, "exactly once", timeout=0.3)
-        await anyio.sleep(0.6)  # let the stalled publish land
+        await until(lambda: faulty.delayed_requests == 0, "the stalled publish to end")
         assert await _messages(c, topic, 1) == ["exactly once"]
     assert sleeps.delays == []
 
@@ -330,7 +332,7 @@ async def test_at_least_once_publish_retries_and_may_duplicate(
     async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=retry) as c:
         await c.get(CACHE, "warm")  # connected first: even a loaded machine sends in time
         await c.publish(CACHE, topic, "maybe twice", timeout=0.3)
-        await anyio.sleep(0.6)
+        await until(lambda: faulty.delayed_requests == 0, "the stalled publishes to end")
         assert await _messages(c, topic, 2) == ["maybe twice", "maybe twice"]
     assert len(sleeps.delays) == 1
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import resource
-import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import anyio
 import pytest
-from conftest import CACHE, FakeClock, no_wait, unique
+from conftest import CACHE, EVERY_LOOP, FakeClock, no_wait, unique, until
 
 from momento_http import (
     AuthenticationError,
@@ -93,28 +92,17 @@ async def test_text_stays_text_and_binary_stays_bytes(client: MomentoClient, top
 
 
 async def test_a_new_subscription_starts_with_the_next_message(
-    client: MomentoClient, topic: str
+    server: LocalServer, client: MomentoClient, topic: str
 ) -> None:
     await client.publish(CACHE, topic, "before")
     async with client.subscribe(CACHE, topic) as subscription:
         assert subscription.next_sequence_number == 0
-        async with anyio.create_task_group() as group:
-            group.start_soon(_publish_until_taken, client, topic, subscription)
-            (event,) = await take(subscription, 1)
-            group.cancel_scope.cancel()
+        await server.wait_for_subscribers(CACHE, topic)
+        await client.publish(CACHE, topic, "after")
+        (event,) = await take(subscription, 1)
     assert isinstance(event, TopicItem)
     assert event.value == "after"
-    assert event.sequence_number >= 2
-
-
-async def _publish_until_taken(
-    client: MomentoClient, topic: str, subscription: Subscription
-) -> None:
-    # A subscription with no cursor takes the next message published after its poll
-    # arrives; publish until it has one.
-    while subscription.next_sequence_number == 0:
-        await client.publish(CACHE, topic, "after")
-        await anyio.sleep(0.02)
+    assert event.sequence_number == 2
 
 
 async def test_publisher_id_is_the_publishing_tokens_id(server: LocalServer, topic: str) -> None:
@@ -212,14 +200,17 @@ async def test_heartbeats_are_hidden_unless_asked_for() -> None:
             client.subscribe(CACHE, "beating", sequence_number=1) as quiet,
             anyio.create_task_group() as group,
         ):
-            group.start_soon(_publish_later, client, "beating", "after heartbeats")
+            group.start_soon(_publish_after_polls, client, quiet, "beating", "after heartbeats")
             (event,) = await take(quiet, 1)
     assert isinstance(event, TopicItem)
     assert event.value == "after heartbeats"
 
 
-async def _publish_later(client: MomentoClient, topic: str, value: str) -> None:
-    await anyio.sleep(0.3)  # several heartbeats' time
+async def _publish_after_polls(
+    client: MomentoClient, subscription: Subscription, topic: str, value: str
+) -> None:
+    """Publish once three of the subscription's polls have ended without a message."""
+    await until(lambda: subscription.stats.polls >= 3, "three quiet polls")
     await client.publish(CACHE, topic, value)
 
 
@@ -305,6 +296,7 @@ async def test_the_cursor_moves_only_with_what_was_yielded(
 @pytest.mark.parametrize(
     "quiet", [Fault(204, method="GET"), Fault(200, message='{"items": []}', method="GET")]
 )
+@EVERY_LOOP
 async def test_quiet_answers_mean_poll_again(
     faulty: LocalServer, fast_client: MomentoClient, topic: str, quiet: Fault
 ) -> None:
@@ -327,6 +319,7 @@ async def test_held_polls_that_end_empty_raise_nothing(clocked_server: LocalServ
     assert waited.cancelled_caught
 
 
+@EVERY_LOOP
 async def test_the_clients_own_poll_timeout_means_poll_again(
     server: LocalServer, topic: str
 ) -> None:
@@ -336,7 +329,7 @@ async def test_the_clients_own_poll_timeout_means_poll_again(
         client.subscribe(CACHE, topic, sequence_number=1) as subscription,
         anyio.create_task_group() as group,
     ):
-        group.start_soon(_publish_later, client, topic, "late")
+        group.start_soon(_publish_after_polls, client, subscription, topic, "late")
         (event,) = items(await take(subscription, 1))
     assert event.value == "late"
 
@@ -439,31 +432,32 @@ async def test_bad_arguments_raise_at_once(
 # --- ending ---------------------------------------------------------------------------
 
 
-async def test_cancelling_the_task_ends_the_poll_at_once(client: MomentoClient, topic: str) -> None:
-    # The session server would hold this poll for its full hold time.
-    started = anyio.Event()
+@EVERY_LOOP
+async def test_cancelling_the_task_ends_the_poll_at_once(topic: str) -> None:
+    async with (
+        LocalServer([CACHE], settings=Settings(poll_hold_seconds=60)) as server,
+        MomentoClient(server.api_key, base_url=server.base_url, poll_timeout=60) as client,
+    ):
 
-    async def listen() -> None:
-        async with client.subscribe(CACHE, topic) as subscription:
-            started.set()
-            async for _ in subscription:
-                pytest.fail("nothing was published")
+        async def listen() -> None:
+            async with client.subscribe(CACHE, topic) as subscription:
+                async for _ in subscription:
+                    pytest.fail("nothing was published")
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(listen)
-        await started.wait()
-        await anyio.sleep(0.1)  # let the poll reach the server
-        began = time.perf_counter()
-        group.cancel_scope.cancel()
-    elapsed = time.perf_counter() - began
-    assert elapsed < 0.25, f"cancelling took {elapsed * 1000:.0f} ms"
+        # A cancel that waited for the held poll's answer would take the 60 s hold.
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(listen)
+                await server.wait_for_subscribers(CACHE, topic)
+                group.cancel_scope.cancel()
 
 
+@EVERY_LOOP
 async def test_aclose_from_another_task_ends_the_iteration(
-    client: MomentoClient, topic: str
+    server: LocalServer, client: MomentoClient, topic: str
 ) -> None:
     async def close_soon(subscription: Subscription) -> None:
-        await anyio.sleep(0.1)
+        await server.wait_for_subscribers(CACHE, topic)
         await subscription.aclose()
 
     async with (
@@ -488,13 +482,14 @@ async def test_breaking_out_leaves_the_client_usable(client: MomentoClient, topi
     assert await client.get(CACHE, "still-fine") == b"yes"
 
 
+@EVERY_LOOP
 async def test_closing_the_client_ends_its_subscriptions(server: LocalServer, topic: str) -> None:
     client = MomentoClient(server.api_key, base_url=server.base_url)
     subscription = client.subscribe(CACHE, topic)
     async with anyio.create_task_group() as group:
 
         async def close_soon() -> None:
-            await anyio.sleep(0.1)
+            await server.wait_for_subscribers(CACHE, topic)
             await client.aclose()
 
         group.start_soon(close_soon)
@@ -505,6 +500,7 @@ async def test_closing_the_client_ends_its_subscriptions(server: LocalServer, to
         client.subscribe(CACHE, topic)
 
 
+@EVERY_LOOP
 async def test_one_subscription_serves_one_task_at_a_time(
     client: MomentoClient, topic: str
 ) -> None:
@@ -513,19 +509,20 @@ async def test_one_subscription_serves_one_task_at_a_time(
         anyio.create_task_group() as group,
     ):
         group.start_soon(subscription.__anext__)
-        await anyio.sleep(0.05)
+        await anyio.wait_all_tasks_blocked()  # the first task waits in __anext__
         with pytest.raises(RuntimeError, match="another task"):
             await subscription.__anext__()
         group.cancel_scope.cancel()
 
 
+@EVERY_LOOP
 async def test_200_subscriptions_do_not_starve_unary_calls(
-    client: MomentoClient, topic: str
+    server: LocalServer, client: MomentoClient, topic: str
 ) -> None:
     async with anyio.create_task_group() as group:
         for _ in range(200):
             group.start_soon(_listen_forever, client, topic)
-        await anyio.sleep(0.5)  # let every poll reach the server and wait there
+        await server.wait_for_subscribers(CACHE, topic, count=200, timeout=30)
         await client.set(CACHE, "beside-polls", b"v")
         for _ in range(20):
             # A starved get would wait for a pooled connection until the 5 s timeout.

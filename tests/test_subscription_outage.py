@@ -16,7 +16,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from conftest import CACHE, unique
+from conftest import CACHE, EVERY_LOOP, unique
 from test_subscription import take
 
 from momento_http import (
@@ -235,6 +235,7 @@ async def test_a_failure_no_retry_can_fix_ends_it_at_once(
 # --- a closed client ends it, and the loops the docs show -----------------------------
 
 
+@EVERY_LOOP
 async def test_a_poll_sent_as_the_client_closes_ends_the_iteration(
     own_server: LocalServer,
 ) -> None:
@@ -303,6 +304,7 @@ def documented(name: str, **names: object) -> Consumer:
     return function
 
 
+@EVERY_LOOP
 async def test_closing_the_client_mid_outage_ends_the_documented_consumer(
     own_server: LocalServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -359,6 +361,7 @@ async def test_the_documented_loop_ends_when_the_client_closes_between_subscript
     assert len(waits) == 1  # one ServerError (the limit of 2), then the closed client
 
 
+@EVERY_LOOP
 async def test_the_documented_loop_ends_when_the_client_closes_while_it_reads(
     own_server: LocalServer,
 ) -> None:
