@@ -24,10 +24,15 @@ from momento_http._errors import (
     PermissionDeniedError,
     ServerError,
 )
-from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
 from momento_http._retry import RetryPolicy
-from momento_http._subscription import Subscription
-from momento_http._subscription_stats import SubscriptionStats
+from momento_http._topics import (
+    Discontinuity,
+    Heartbeat,
+    Subscription,
+    SubscriptionStats,
+    TopicEvent,
+    TopicItem,
+)
 from momento_http._transport import MomentoTransport
 from momento_http._version import VERSION as _VERSION
 

@@ -20,10 +20,9 @@ from typing import TypeAlias
 
 import anyio
 
-from momento_http._call import Call
 from momento_http._errors import InvalidArgumentError, MomentoError
 from momento_http._logs import LOGGER
-from momento_http._send import Sender
+from momento_http._send import Call, Sender
 from momento_http._validation import Value, encode_value
 
 __all__ = ["CacheAside", "Loader"]

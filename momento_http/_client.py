@@ -19,12 +19,11 @@ from momento_http._config import (
     ClientConfig,
     ClientOptions,
 )
+from momento_http._credentials import TokenProvider
 from momento_http._errors import ClientClosedError, MomentoError
 from momento_http._retry import RetryPolicy
 from momento_http._send import Sender
-from momento_http._subscription import Subscription
-from momento_http._tokens import TokenProvider
-from momento_http._topic_polls import Subscriptions
+from momento_http._topics import Subscription, Subscriptions
 from momento_http._validation import Key, Value
 
 if TYPE_CHECKING:

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Final, TypedDict, cast
 
 import httpx
 
-from momento_http._credentials import parse_api_key, resolve_base_url
+from momento_http._credentials import TokenProvider, Tokens, parse_api_key, resolve_base_url
 from momento_http._errors import InvalidArgumentError
 from momento_http._families import TIMEOUTS, client_family
 from momento_http._redaction import Redactor
 from momento_http._retry import RetryPolicy
-from momento_http._tokens import TokenProvider, Tokens
 from momento_http._validation import ttl_seconds
 
 if TYPE_CHECKING:

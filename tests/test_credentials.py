@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from momento_http import REGION_ENDPOINTS, InvalidArgumentError, MomentoClient
-from momento_http._credentials import parse_api_key
+from momento_http._credentials._keys import parse_api_key
 
 CELL = "cell-9-test-region-1.prod.a.momentohq.com"
 CELL_EU_WEST_1 = "cell-1-eu-west-1-1.prod.a.momentohq.com"

@@ -26,7 +26,7 @@ from momento_http import (
     PermissionDeniedError,
     ServerError,
 )
-from momento_http._answers import Answer, error_for_status
+from momento_http._send._answers import Answer, error_for_status
 from momento_http.local import Fault, LocalServer
 
 Operation = Callable[[MomentoClient], Awaitable[object]]

@@ -31,8 +31,8 @@ from momento_http import (
     TopicEvent,
     TopicItem,
 )
-from momento_http._poll_parsing import MAX_POLL_ENTRIES
-from momento_http._topic_polls import MAX_POLL_BYTES
+from momento_http._topics._poll_parsing import MAX_POLL_ENTRIES
+from momento_http._topics._topic_polls import MAX_POLL_BYTES
 
 TOKEN = "hostile-polls-token-0123456789abcdef"
 

@@ -54,38 +54,66 @@ def test_the_command_line_reaches_the_local_server_only_through_its_local_comman
         assert path.name == "_main.py" or not local, f"{path.name} imports {local}"
 
 
-TRANSPORT = PACKAGE / "_transport"
-# The send path: what builds requests, sends them and reads their answers.
-SEND_PATH = {"_body", "_call", "_deadline", "_exception_mapping", "_http_client", "_requests"}
-SEND_PATH |= {"_send"}
-SEND_PATH |= {"_topic_polls"}  # a subscription's polls ride a dedicated connection
+# The parts, each a package with a front (its __init__) that says what it owns, and what each
+# may import of the rest of the SDK: what lies below it. Nothing imports a part from above
+# but through its front.
+PARTS: dict[str, set[str]] = {
+    # HTTP/1.1 over sockets for an httpx or httpx2 client.
+    "_transport": {"_families"},
+    # What a key says, the base URL it leads to, and where tokens come from.
+    "_credentials": {"_errors", "_redaction"},
+    # Every call and poll, from request to answer or MomentoError.
+    "_send": {"_transport", "_families", "_config", "_errors", "_logs", "_redaction", "_retry"}
+    | {"_version"},
+    # Subscriptions, their polls and the events they yield.
+    "_topics": {"_send", "_transport", "_config", "_errors", "_logs", "_retry", "_validation"},
+}
+# Leaves: modules anything may import, which import nothing of the SDK but other leaves.
+LEAVES: dict[str, set[str]] = {"_families": set(), "_redaction": set(), "_version": set()}
+LEAVES |= {"_errors": {"_redaction"}, "_logs": {"_redaction"}}
 
 
-# Which httpx family a client, request or failure is of: a leaf that anything may import.
-FAMILIES = "momento_http._families"
+def _sdk_modules(path: Path) -> set[str]:
+    return {m for m in imported_modules(path) if m.startswith("momento_http.")}
 
 
-def test_the_families_module_imports_nothing_of_the_sdk() -> None:
-    modules = imported_modules(PACKAGE / "_families.py")
-    assert not {module for module in modules if module.startswith("momento_http")}
+def test_each_part_imports_only_what_lies_below_it() -> None:
+    for part, below in PARTS.items():
+        for path in (PACKAGE / part).glob("*.py"):
+            for module in _sdk_modules(path):
+                top = module.split(".")[1]
+                assert top == part or top in below, f"{part}/{path.name} imports {module}"
 
 
-def test_the_transport_imports_nothing_of_the_sdk_outside_itself_but_the_families() -> None:
-    for path in TRANSPORT.glob("*.py"):
-        for module in imported_modules(path):
-            if module.startswith("momento_http") and module != FAMILIES:
-                assert module.startswith("momento_http._transport"), f"{path.name} imports {module}"
+def test_each_leaf_imports_only_leaves() -> None:
+    for leaf, allowed in LEAVES.items():
+        reached = {m.split(".")[1] for m in _sdk_modules(PACKAGE / f"{leaf}.py")}
+        assert reached <= allowed, f"{leaf} imports {reached - allowed}"
 
 
-def test_only_the_send_path_reaches_the_transport_and_only_through_its_front() -> None:
+def test_a_part_is_reached_from_outside_only_through_its_front() -> None:
     for path in PACKAGE.rglob("*.py"):
-        if path.parent == TRANSPORT:
+        home = path.relative_to(PACKAGE).parts[0]
+        for module in _sdk_modules(path):
+            parts = module.split(".")
+            if parts[1] in PARTS and parts[1] != home:
+                assert len(parts) == 2, f"{path.relative_to(PACKAGE)} imports {module}"
+
+
+def test_only_the_send_path_and_topics_reach_the_transport() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        home = path.relative_to(PACKAGE).parts[0]
+        if home in {"_transport", "_send", "_topics", "__init__.py"}:
             continue
-        reached = {m for m in imported_modules(path) if m.startswith("momento_http._transport")}
-        if path == PACKAGE / "__init__.py" or path.stem in SEND_PATH:
-            assert reached <= {"momento_http._transport"}, f"{path.name} imports {reached}"
-        else:
-            assert not reached, f"{path.name} imports {reached}"
+        reached = {m for m in _sdk_modules(path) if m.startswith("momento_http._transport")}
+        assert not reached, f"{path.relative_to(PACKAGE)} imports {reached}"
+
+
+def test_every_part_says_what_it_owns_and_who_may_import_it() -> None:
+    for part in PARTS:
+        front = ast.get_docstring(ast.parse((PACKAGE / part / "__init__.py").read_text()))
+        assert front is not None, part
+        assert "Who may import it" in front, part
 
 
 def test_the_command_line_and_the_fixtures_use_public_names_only() -> None:

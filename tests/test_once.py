@@ -6,7 +6,7 @@ import anyio
 import pytest
 from conftest import EVENT_LOOPS
 
-from momento_http._once import Once
+from momento_http._topics._once import Once
 
 pytestmark = pytest.mark.anyio
 

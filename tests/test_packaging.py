@@ -60,7 +60,7 @@ def test_version_flag_through_the_entry_point() -> None:
 def test_an_uninstalled_tree_imports_with_a_placeholder_version(tmp_path: Path) -> None:
     """`PYTHONPATH=. python -c 'import momento_http'` from a clone, nothing installed."""
     show = (
-        "import importlib.metadata as m, momento_http, momento_http._requests as r\n"
+        "import importlib.metadata as m, momento_http, momento_http._send._requests as r\n"
         "try:\n    m.version('momento-http')\nexcept m.PackageNotFoundError:\n"
         "    print('not installed')\n"
         "print(momento_http.__file__, momento_http.__version__, r.USER_AGENT)"

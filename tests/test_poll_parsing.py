@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from momento_http import Discontinuity, Heartbeat, TopicItem
-from momento_http._poll_parsing import MAX_POLL_ENTRIES, MalformedPollError, parse_poll
+from momento_http._topics._poll_parsing import MAX_POLL_ENTRIES, MalformedPollError, parse_poll
 
 
 def answer(*items: Any, **top_level: Any) -> bytes:
@@ -128,7 +128,7 @@ def test_an_answer_of_as_many_entries_as_allowed_is_read() -> None:
 
 @pytest.fixture
 def forty_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("momento_http._poll_parsing._MAX_TOKENS", 40)
+    monkeypatch.setattr("momento_http._topics._poll_parsing._MAX_TOKENS", 40)
 
 
 @pytest.mark.usefixtures("forty_tokens")

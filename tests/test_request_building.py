@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from momento_http import InvalidArgumentError, MomentoClient
 from momento_http._families import HTTPX, HTTPX2
-from momento_http._requests import RequestFactory
+from momento_http._send._requests import RequestFactory
 from momento_http._transport import RequestState
 from momento_http._validation import encode_key, encode_name
 

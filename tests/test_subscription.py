@@ -575,7 +575,7 @@ async def test_1000_concurrent_polls_on_one_server() -> None:
 
 @pytest.fixture
 def small_poll_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("momento_http._topic_polls.MAX_POLL_BYTES", 1000)
+    monkeypatch.setattr("momento_http._topics._topic_polls.MAX_POLL_BYTES", 1000)
 
 
 @pytest.mark.usefixtures("small_poll_cap")

@@ -32,7 +32,7 @@ from momento_http import (
     TopicEvent,
     TopicItem,
 )
-from momento_http._outage import warns_at
+from momento_http._topics._outage import warns_at
 from momento_http.local import Fault, LocalServer, Settings, TopicPermission, TopicRole
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "topic_consumer.py"

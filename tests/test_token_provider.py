@@ -18,7 +18,7 @@ from momento_http import (
     MomentoClient,
     MomentoError,
 )
-from momento_http._credentials import jwt_expiry
+from momento_http._credentials._keys import jwt_expiry
 from momento_http.local import LocalServer
 
 

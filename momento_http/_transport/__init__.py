@@ -5,10 +5,9 @@ subscriptions, the try's deadline at every wait, and the mapping of socket and p
 failures to the exceptions of the request's httpx family. It imports nothing else of the
 SDK but `_families`, which says what each family's classes are.
 
-Who may import it: the package root (for `MomentoTransport`) and the send path (the modules
-that build requests, send them and read answers: `_requests`, `_send`, `_deadline`,
-`_exception_mapping`, `_body`, `_call`, `_http_client`, `_topic_polls`), through the names
-below only, never its modules (tests/test_layout.py checks both directions).
+Who may import it: the package root (for `MomentoTransport`), the send path (`_send`) and
+topics (`_topics`, for a subscription's dedicated connection), through the names below
+only, never its modules (tests/test_layout.py checks both directions).
 """
 
 from momento_http._transport._content import OneChunk

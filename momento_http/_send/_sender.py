@@ -15,11 +15,7 @@ from typing import TypeVar
 
 import httpx
 
-from momento_http._answers import Answer, error_for_status, says_key_not_found
-from momento_http._body import read_answer
-from momento_http._call import Call
 from momento_http._config import ClientConfig
-from momento_http._deadline import TryDeadline
 from momento_http._errors import (
     AuthenticationError,
     ClientClosedError,
@@ -27,12 +23,21 @@ from momento_http._errors import (
     MomentoError,
     MomentoTimeoutError,
 )
-from momento_http._exception_mapping import FOREIGN_FAILURES, Phase, deadline_passed, translate
 from momento_http._families import HTTPX, client_family
-from momento_http._http_client import own_http_client
 from momento_http._logs import LOGGER
 from momento_http._redaction import redact_url
-from momento_http._requests import RequestFactory
+from momento_http._send._answers import Answer, error_for_status, says_key_not_found
+from momento_http._send._body import read_answer
+from momento_http._send._call import Call
+from momento_http._send._deadline import TryDeadline
+from momento_http._send._exception_mapping import (
+    FOREIGN_FAILURES,
+    Phase,
+    deadline_passed,
+    translate,
+)
+from momento_http._send._http_client import own_http_client
+from momento_http._send._requests import RequestFactory
 from momento_http._transport import RequestState, current_time
 
 __all__ = ["Sender"]

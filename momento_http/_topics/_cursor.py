@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
+from momento_http._topics._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
 
 __all__ = ["PAGES_KEPT", "Cursor"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from momento_http._answers import Answer
 from momento_http._config import TryTimeout
 from momento_http._errors import MomentoError
 from momento_http._retry import RetryPolicy
+from momento_http._send._answers import Answer
 from momento_http._transport import DedicatedConnection
 
 __all__ = ["Call"]

@@ -15,7 +15,7 @@ from typing import Final
 
 import anyio
 
-from momento_http._credentials import Credentials, jwt_expiry, parse_api_key
+from momento_http._credentials._keys import Credentials, jwt_expiry, parse_api_key
 from momento_http._errors import InvalidArgumentError
 from momento_http._redaction import Redactor
 

@@ -15,7 +15,7 @@ import binascii
 import json
 from typing import Any, Final
 
-from momento_http._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
+from momento_http._topics._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
 
 __all__ = ["MAX_POLL_ENTRIES", "MalformedPollError", "parse_poll"]
 

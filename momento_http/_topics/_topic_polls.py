@@ -8,19 +8,17 @@ from typing import Final
 
 import httpx
 
-from momento_http._answers import Answer
-from momento_http._call import Call
 from momento_http._config import ClientConfig, TryTimeout
 from momento_http._errors import MomentoConnectionError, MomentoError, MomentoTimeoutError
 from momento_http._logs import LOGGER
-from momento_http._models import TopicEvent
-from momento_http._outage import OutageLog
-from momento_http._poll_parsing import parse_poll
-from momento_http._quiet import QuietBackoff
 from momento_http._retry import RetryPolicy
-from momento_http._send import Sender
-from momento_http._subscription import Subscription
-from momento_http._subscription_stats import PollCounters, SubscriptionStats
+from momento_http._send import Answer, Call, Sender
+from momento_http._topics._models import TopicEvent
+from momento_http._topics._outage import OutageLog
+from momento_http._topics._poll_parsing import parse_poll
+from momento_http._topics._quiet import QuietBackoff
+from momento_http._topics._subscription import Subscription
+from momento_http._topics._subscription_stats import PollCounters, SubscriptionStats
 from momento_http._transport import DedicatedConnection, current_time
 from momento_http._validation import sequence_position, topic_path
 

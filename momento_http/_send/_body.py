@@ -5,9 +5,9 @@ from __future__ import annotations
 import anyio
 import httpx
 
-from momento_http._answers import ERROR_BODY_BYTES, Answer
 from momento_http._errors import MalformedResponseError
 from momento_http._families import ASYNC_BYTE_STREAMS
+from momento_http._send._answers import ERROR_BODY_BYTES, Answer
 from momento_http._transport import BODY, OneChunk
 
 __all__ = ["read_answer"]

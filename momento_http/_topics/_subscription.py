@@ -17,12 +17,12 @@ from typing import Protocol
 
 import anyio
 
-from momento_http._background import close_soon, spawn
-from momento_http._cursor import Cursor
 from momento_http._errors import ClientClosedError
-from momento_http._models import Heartbeat, TopicEvent
-from momento_http._once import Once
-from momento_http._subscription_stats import SubscriptionStats
+from momento_http._topics._background import close_soon, spawn
+from momento_http._topics._cursor import Cursor
+from momento_http._topics._models import Heartbeat, TopicEvent
+from momento_http._topics._once import Once
+from momento_http._topics._subscription_stats import SubscriptionStats
 
 __all__ = ["Poller", "Subscription"]
 
