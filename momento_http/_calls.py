@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Final, TypeAlias, TypedDict, TypeVar
 
 import httpx
 
-from momento_http._answers import Answer
-from momento_http._call import Call
 from momento_http._config import ClientConfig, TryTimeout, UseClientDefault, check_retry
 from momento_http._retry import RetryPolicy
+from momento_http._send import Answer, Call
 from momento_http._validation import (
     Key,
     Value,
@@ -23,6 +22,7 @@ from momento_http._validation import (
 
 if TYPE_CHECKING:
     import httpx2
+    from typing_extensions import Unpack  # typing's own from 3.11
 
 __all__ = ["CallMaker", "RetryOption", "TimeoutOption"]
 
@@ -43,6 +43,15 @@ def _nothing(answer: Answer | None) -> None:
     del answer
 
 
+class _What(TypedDict, total=False):
+    """What an operation sends beyond its method, path and query, as `Call` takes it."""
+
+    body: bytes
+    content_type: str
+    idempotent: bool
+    miss_ok: bool
+
+
 class CallMaker:
     """Checks a call's arguments and makes its `Call`, with the client's settings.
 
@@ -60,18 +69,16 @@ class CallMaker:
         self, cache: str, key: Key, timeout: TimeoutOption, retry: RetryOption
     ) -> Call[bytes | None]:
         """A `get`: the value's bytes, or None for a miss."""
-        query = dict([encode_key(key)])
-        call = self._call(
+        return self._call(
             "GET",
             self._cache_path(cache),
-            query,
+            dict([encode_key(key)]),
             decode=_value_or_miss,
             timeout=timeout,
             retry=retry,
+            accept=_READ,
+            miss_ok=True,
         )
-        call.accept = _READ
-        call.miss_ok = True
-        return call
 
     def set(
         self,
@@ -87,34 +94,45 @@ class CallMaker:
         query = dict([encode_key(key)])
         body = encode_value(value)
         query["ttl_seconds"] = str(ttl_seconds(ttl, self._config.default_ttl))
-        call = self._call(
-            "PUT", self._cache_path(cache), query, decode=_nothing, timeout=timeout, retry=retry
+        return self._call(
+            "PUT",
+            self._cache_path(cache),
+            query,
+            decode=_nothing,
+            timeout=timeout,
+            retry=retry,
+            body=body,
         )
-        call.body = body
-        return call
 
     def delete(
         self, cache: str, key: Key, timeout: TimeoutOption, retry: RetryOption
     ) -> Call[None]:
         """A `delete`; deleting what is not there succeeds."""
-        query = dict([encode_key(key)])
-        call = self._call(
-            "DELETE", self._cache_path(cache), query, decode=_nothing, timeout=timeout, retry=retry
+        return self._call(
+            "DELETE",
+            self._cache_path(cache),
+            dict([encode_key(key)]),
+            decode=_nothing,
+            timeout=timeout,
+            retry=retry,
+            miss_ok=True,
         )
-        call.miss_ok = True
-        return call
 
     def publish(
         self, cache: str, topic: str, value: Value, *, timeout: TimeoutOption, retry: RetryOption
     ) -> Call[None]:
         """A `publish`: text as `text/plain`, bytes as `application/octet-stream`."""
-        path = topic_path(cache, topic)
-        body = encode_value(value)
-        call = self._call("POST", path, {}, decode=_nothing, timeout=timeout, retry=retry)
-        call.body = body
-        call.content_type = "text/plain" if isinstance(value, str) else "application/octet-stream"
-        call.idempotent = False  # a repeat could publish the message twice
-        return call
+        return self._call(
+            "POST",
+            topic_path(cache, topic),
+            {},
+            decode=_nothing,
+            timeout=timeout,
+            retry=retry,
+            body=encode_value(value),
+            content_type="text/plain" if isinstance(value, str) else "application/octet-stream",
+            idempotent=False,  # a repeat could publish the message twice
+        )
 
     def _cache_path(self, cache: str) -> str:
         path = self._cache_paths.get(cache) if type(cache) is str else None
@@ -133,6 +151,8 @@ class CallMaker:
         decode: Callable[[Answer | None], T],
         timeout: TimeoutOption,
         retry: RetryOption,
+        accept: frozenset[int] = _WRITE,
+        **what: Unpack[_What],
     ) -> Call[T]:
         config = self._config
         policy = config.retry if isinstance(retry, UseClientDefault) else check_retry(retry)
@@ -148,6 +168,7 @@ class CallMaker:
             timeout=try_timeout,
             retry=policy,
             limit=policy.max_attempts if policy is not None else 1,
-            accept=_WRITE,
+            accept=accept,
             max_bytes=config.max_response_bytes,
+            **what,
         )
