@@ -4,7 +4,7 @@ It owns the events (`_models`), reading a poll's answer (`_poll_parsing`), where
 subscription stands (`_cursor`), the poll loop and its resumption (`_subscription`),
 spacing quiet polls (`_quiet`), riding out an outage (`_outage`), health counters
 (`_subscription_stats`), and the wiring of a client's subscriptions to connections of
-their own (`_topic_polls`). Publishing is a call like any other (`_calls`).
+their own (`_topic_polls`, `_subscriptions`). Publishing is a call like any other (`_calls`).
 
 Who may import it: the package root and `_client`, through the names below only. It sends
 through the send path's front, and asks the transport (through its front) for a dedicated
@@ -14,7 +14,7 @@ connection per subscription.
 from momento_http._topics._models import Discontinuity, Heartbeat, TopicEvent, TopicItem
 from momento_http._topics._subscription import Subscription
 from momento_http._topics._subscription_stats import SubscriptionStats
-from momento_http._topics._topic_polls import Subscriptions
+from momento_http._topics._subscriptions import Subscriptions
 
 __all__ = [
     "Discontinuity",

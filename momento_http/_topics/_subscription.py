@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from types import TracebackType
-from typing import Protocol
 
 import anyio
 
@@ -23,43 +22,13 @@ from momento_http._topics._cursor import Cursor
 from momento_http._topics._models import Heartbeat, TopicEvent
 from momento_http._topics._once import Once
 from momento_http._topics._subscription_stats import SubscriptionStats
+from momento_http._topics._topic_polls import TopicPolls
 
-__all__ = ["Poller", "Subscription"]
+__all__ = ["Subscription"]
 
 
 def _nothing() -> None:
     pass
-
-
-class Poller(Protocol):
-    """Where a subscription sends its polls."""
-
-    def watch(self, *, written: Callable[[], None], unanswered: Callable[[], None]) -> None:
-        """Be told as each poll is written, and of each whose answer may have been lost."""
-
-    async def poll(self, query: dict[str, str]) -> list[TopicEvent]:
-        """Send one poll, riding out transient failures; no events when none came in time.
-
-        After an answer that came at once with nothing new, wait a backoff first.
-        """
-
-    def heard(self, *, news: bool) -> None:
-        """Be told whether the last poll's answer brought anything the caller had not seen."""
-
-    async def aclose(self) -> None:
-        """Release the connection."""
-
-    @property
-    def reports_writes(self) -> bool:
-        """Whether the transport tells when a poll is written (it took one already)."""
-
-    @property
-    def stats(self) -> SubscriptionStats:
-        """The counts of polls, failures and resumes so far."""
-
-    @property
-    def client_closed(self) -> bool:
-        """Whether the client the polls go through was closed: polls fail from then on."""
 
 
 class Subscription:
@@ -98,14 +67,14 @@ class Subscription:
 
     def __init__(
         self,
-        poller: Poller,
+        polls: TopicPolls,
         *,
         sequence_number: int,
         sequence_page: int | None,
         heartbeats: bool,
         on_end: Callable[[Subscription], None],
     ) -> None:
-        self._poller = poller
+        self._polls = polls
         self._cursor = Cursor(sequence_number, sequence_page, heartbeats=heartbeats)
         self._on_end = on_end
         self._released = False
@@ -126,8 +95,8 @@ class Subscription:
         self._first_started: Once | None = None  # set when its task runs: entering waits
         self._first_sent: Once | None = None  # set when it is written: entering waits
         self._first_error: Exception | None = None  # raised by the next `__anext__`
-        # Nothing the poller keeps refers back to the subscription: dropped, it is garbage.
-        poller.watch(written=_nothing, unanswered=self._cursor.poll_unanswered)
+        # Nothing the polls keep refers back to the subscription: dropped, it is garbage.
+        polls.watch(written=_nothing, unanswered=self._cursor.poll_unanswered)
 
     @property
     def next_sequence_number(self) -> int:
@@ -151,7 +120,7 @@ class Subscription:
     @property
     def stats(self) -> SubscriptionStats:
         """How its polls went so far: polls, failures, resumes, the last error's type."""
-        return self._poller.stats
+        return self._polls.stats
 
     def __repr__(self) -> str:
         return (
@@ -167,12 +136,12 @@ class Subscription:
         if self._closed or self._iterating or self._busy:
             return self  # iterating already: its start is behind it
         started, sent = self._first_started, self._first_sent = Once(), Once()
-        self._poller.watch(written=sent.set, unanswered=self._cursor.poll_unanswered)
+        self._polls.watch(written=sent.set, unanswered=self._cursor.poll_unanswered)
         self._first = Once()
         self._first_task = spawn(self._first_poll, "momento_http first poll")
         try:
             await started.wait()  # resumed once the task waits: at the transport by then
-            if self._poller.reports_writes:
+            if self._polls.reports_writes:
                 await sent.wait()
         except BaseException:
             await self._end()
@@ -218,13 +187,13 @@ class Subscription:
         self._released = True
         self._on_end(self)
         with anyio.CancelScope(shield=True):
-            await self._poller.aclose()
+            await self._polls.aclose()
 
     def __del__(self) -> None:
         # Dropped unclosed (iterated without `async with`, left with `break`): its
         # connection is closed on the event loop, as an async generator is finalized.
         if not getattr(self, "_released", True):
-            close_soon(self._poller.aclose)
+            close_soon(self._polls.aclose)
 
     async def _first_poll(self) -> None:
         """The first poll, in the subscription's own task, until its answer has events."""
@@ -283,7 +252,7 @@ class Subscription:
             # A poll that starts once the client began closing, before the client came to
             # end this subscription, fails so. A closed `http_client` of the caller's
             # raises the same error while the client is open: that one is raised.
-            if not self._poller.client_closed:
+            if not self._polls.client_closed:
                 raise
             self._closed = True
 
@@ -293,9 +262,9 @@ class Subscription:
             self._in_flight = scope
             try:
                 while not self._closed:
-                    events = await self._poller.poll(self._cursor.query())
+                    events = await self._polls.poll(self._cursor.query())
                     news = self._cursor.news(events)
-                    self._poller.heard(news=news)
+                    self._polls.heard(news=news)
                     beats = [event for event in events if isinstance(event, Heartbeat)]
                     if len(beats) == len(events):
                         self._cursor.poll_unanswered()  # no position from it: ask anew

@@ -1,14 +1,13 @@
-"""Subscription wiring: a subscription's long polls, sent on a connection of their own."""
+"""TopicPolls: one subscription's long polls, sent on a connection of its own."""
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Final
 
 import httpx
 
-from momento_http._config import ClientConfig, TryTimeout
+from momento_http._config import TryTimeout
 from momento_http._errors import MomentoConnectionError, MomentoError, MomentoTimeoutError
 from momento_http._logs import LOGGER
 from momento_http._retry import RetryPolicy
@@ -17,12 +16,10 @@ from momento_http._topics._models import TopicEvent
 from momento_http._topics._outage import OutageLog
 from momento_http._topics._poll_parsing import parse_poll
 from momento_http._topics._quiet import QuietBackoff
-from momento_http._topics._subscription import Subscription
 from momento_http._topics._subscription_stats import PollCounters, SubscriptionStats
 from momento_http._transport import DedicatedConnection, current_time
-from momento_http._validation import sequence_position, topic_path
 
-__all__ = ["MAX_POLL_BYTES", "Subscriptions", "TopicPolls"]
+__all__ = ["MAX_POLL_BYTES", "TopicPolls"]
 
 MAX_POLL_BYTES: Final = 16 * 1024 * 1024
 """The largest poll answer read; a bigger one is a malformed answer."""
@@ -222,62 +219,3 @@ class TopicPolls:
     async def aclose(self) -> None:
         """Close the subscription's connection."""
         await self._dedicated.aclose()
-
-
-class Subscriptions:
-    """Opens a client's subscriptions, and keeps those still open to end them with it.
-
-    Args:
-        sender: The client's send path.
-        config: The client's settings.
-    """
-
-    def __init__(self, sender: Sender, config: ClientConfig) -> None:
-        self._sender = sender
-        self._config = config
-        # Weak: a subscription iterated without `async with` and dropped is garbage, and
-        # its finalizer closes its connection. Keys of a dict, not a `WeakSet`: they keep
-        # the order they were opened in, which `end_all` ends them in, the same each run.
-        self._open: weakref.WeakKeyDictionary[Subscription, None] = weakref.WeakKeyDictionary()
-
-    def open(
-        self,
-        cache: str,
-        topic: str,
-        *,
-        sequence_number: int | None,
-        sequence_page: int | None,
-        heartbeats: bool,
-    ) -> Subscription:
-        """A new subscription to a topic; see `MomentoClient.subscribe`.
-
-        Raises:
-            InvalidArgumentError: An argument is malformed.
-        """
-        config = self._config
-        polls = TopicPolls(
-            self._sender,
-            cache=cache,
-            topic=topic,
-            path=topic_path(cache, topic),
-            timeout=config.timeout,
-            poll_timeout=config.poll_timeout,
-            retry=config.retry,
-        )
-        subscription = Subscription(
-            polls,
-            sequence_number=sequence_position(sequence_number, "sequence_number"),
-            sequence_page=sequence_position(sequence_page, "sequence_page") or None,
-            heartbeats=bool(heartbeats),
-            on_end=self._forget,
-        )
-        self._open[subscription] = None
-        return subscription
-
-    def _forget(self, subscription: Subscription) -> None:
-        self._open.pop(subscription, None)
-
-    async def end_all(self) -> None:
-        """End every open subscription, oldest first: its iteration ends, no error raised."""
-        for subscription in list(self._open):
-            await subscription._end()
