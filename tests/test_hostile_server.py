@@ -70,8 +70,14 @@ def chunked(size: int) -> bytes:
 
 @functools.cache
 def gzip_bomb() -> bytes:
-    """~50 KB that would inflate to 50 MB: built when first served, not at import."""
+    """~50 KB that would inflate to 50 MB: built for this module's tests, not at import."""
     return gzip.compress(b"\0" * 50_000_000)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def gzip_bomb_built() -> None:
+    """Built before this module's first test, not within a try's deadline by its server."""
+    gzip_bomb()
 
 
 def serving_gzip_bomb(status: str) -> Behaviour:
