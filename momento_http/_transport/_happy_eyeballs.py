@@ -51,7 +51,7 @@ async def open_socket(loop: asyncio.AbstractEventLoop, host: str, port: int) -> 
     return await connect_first(loop, interleave(await _resolve(loop, host, port)))
 
 
-async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int) -> list[AddressInfo]:
+async def _resolve(loop: asyncio.AbstractEventLoop, host: str, port: int) -> Sequence[AddressInfo]:
     try:  # an IP address: no lookup, so no worker thread either (asyncio spares it too)
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
     except socket.gaierror:
