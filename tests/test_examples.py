@@ -10,16 +10,20 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import anyio
 import anyio.abc
 import httpx
 import pytest
+import trustme
+from anyio.from_thread import start_blocking_portal
 from conftest import STRICT_WARNINGS
+from tls_front import tls_front
 
 from momento_http.local import LocalServer
 
@@ -93,6 +97,21 @@ EXPECTED: dict[str, list[str | re.Pattern[str]]] = {
 }
 
 
+# Run behind a TLS front whose certificate a private authority signed: each reads the variable
+# named here, set to the authority's certificate (PEM), and the key and URL from the environment.
+BEHIND_TLS: dict[str, tuple[str, list[str | re.Pattern[str]]]] = {
+    "private_ca": ("CA_FILE", ["base URL: https://localhost:", "get -> b'hello over TLS'"]),
+    "ssl_cert_file": (
+        "SSL_CERT_FILE",
+        ["base URL: https://localhost:", "get -> b'hello, trusted'"],
+    ),
+    "system_trust_store": (
+        "SSL_CERT_FILE",  # truststore on Linux: the bundle OpenSSL reads, which this names
+        ["base URL: https://localhost:", "get -> b'hello, system'"],
+    ),
+}
+
+
 def assert_in_order(output: str, expected: Sequence[str | re.Pattern[str]]) -> None:
     position = 0
     for text in expected:
@@ -119,18 +138,72 @@ def run_script(*command: str, env: dict[str, str] | None = None) -> str:
 
 
 def _without_momento_key() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("MOMENTO_")}
+    """This process's environment without MOMENTO_ variables or a certificate bundle."""
+    unset = {"SSL_CERT_FILE", "SSL_CERT_DIR"}
+    return {k: v for k, v in os.environ.items() if not k.startswith("MOMENTO_") and k not in unset}
 
 
 def test_every_example_is_run_here() -> None:
     scripts = {path.stem for path in EXAMPLES.glob("*.py")}
-    assert scripts == set(EXPECTED)
+    assert scripts == set(EXPECTED) | set(BEHIND_TLS)
 
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_each_example_runs_as_a_script(name: str) -> None:
     output = run_script(sys.executable, "-W", "error", f"{name}.py")
     assert_in_order(output, EXPECTED[name])
+
+
+@pytest.fixture(scope="module")
+def behind_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A local server behind a TLS front for `localhost`; the authority's PEM in `ca`."""
+    authority = trustme.CA()
+    ca = tmp_path_factory.mktemp("authority") / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(context)
+    with LocalServer(["default-cache"]) as momento, start_blocking_portal() as portal:
+        backend = httpx.URL(momento.base_url).port
+        assert backend is not None
+        with portal.wrap_async_context_manager(tls_front(backend, context)) as port:
+            yield {
+                "MOMENTO_API_KEY": momento.api_key,
+                "MOMENTO_BASE_URL": f"https://localhost:{port}",
+                "ca": str(ca),
+            }
+
+
+@pytest.mark.parametrize("name", BEHIND_TLS)
+def test_each_tls_example_connects_trusting_the_private_authority(
+    name: str, behind_tls: dict[str, str]
+) -> None:
+    variable, expected = BEHIND_TLS[name]
+    env = {"MOMENTO_API_KEY": behind_tls["MOMENTO_API_KEY"], variable: behind_tls["ca"]}
+    env["MOMENTO_BASE_URL"] = behind_tls["MOMENTO_BASE_URL"]
+    output = run_script(sys.executable, "-W", "error", f"{name}.py", env=env)
+    assert_in_order(output, [*expected])
+
+
+def test_without_ssl_cert_file_the_private_authority_is_refused_and_said_so(
+    behind_tls: dict[str, str],
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "ssl_cert_file.py"],
+        cwd=EXAMPLES,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={
+            **_without_momento_key(),
+            "MOMENTO_API_KEY": behind_tls["MOMENTO_API_KEY"],
+            "MOMENTO_BASE_URL": behind_tls["MOMENTO_BASE_URL"],
+        },
+    )
+    assert result.returncode == 1, result.stderr
+    assert "refused: " in result.stdout
+    assert "unable to get local issuer certificate" in result.stdout
+    assert "Traceback" not in result.stderr
 
 
 def test_the_quickstart_runs_on_momento_when_a_key_is_set() -> None:

@@ -198,3 +198,15 @@ def test_no_proxy_is_read_as_curl_and_httpx_read_it(
     host: str, port: int, no_proxy: str, direct: bool
 ) -> None:
     assert bypassed(host, port, no_proxy) is direct
+
+
+async def test_an_async_clients_proxy_bypasses_the_transport_given_beside_it() -> None:
+    """What http-client.md warns of: httpx's proxy transport serves, not the one given."""
+    async with raw_server() as (url, _), http_proxy() as (proxy, log):
+        direct = MomentoTransport(trust_env=False)  # alone, it would go straight to the origin
+        async with (
+            httpx.AsyncClient(transport=direct, proxy=proxy) as http,
+            MomentoClient("token", base_url=url, http_client=http) as client,
+        ):
+            assert await client.get("cache", "k") == b"ok"
+    assert log.request_lines == [f"GET {url}/cache/cache?key=k HTTP/1.1".encode()]

@@ -22,6 +22,7 @@ import httpx
 from anyio.streams.tls import TLSAttribute, TLSStream
 
 from momento_http._transport._exceptions import Operation, plain_reason
+from momento_http._transport._happy_eyeballs import open_socket
 from momento_http._transport._http11 import ResponseReader
 from momento_http._transport._proxy import Origin, Proxy, open_tunnel
 from momento_http._transport._state import RequestState
@@ -310,9 +311,10 @@ async def open_connection(
     """Connect to an origin, directly or through a proxy, in `within` seconds.
 
     Over TLS when given a context: through a proxy, inside a tunnel (HTTP CONNECT); a plain
-    http origin's requests go to the proxy in absolute form. The server must agree to
-    HTTP/1.1 over TLS (or name no protocol): one that chose another through ALPN is refused
-    before any byte of the request is sent.
+    http origin's requests go to the proxy in absolute form. A name's addresses are raced
+    ("happy eyeballs", RFC 8305): on asyncio by `open_socket`, on trio by anyio. The server
+    must agree to HTTP/1.1 over TLS (or name no protocol): one that chose another through
+    ALPN is refused before any byte of the request is sent.
 
     Raises:
         httpx.ConnectError: The connection could not be made.
@@ -368,11 +370,11 @@ async def _open_asyncio(
     def protocol() -> AsyncioConnection:
         return AsyncioConnection(loop)
 
-    # No happy_eyeballs_delay: asyncio's staggered race leaves a socket unclosed when it is
-    # cancelled (seen on 3.11 under timeouts), and a deadline cancels connects often.
+    sock = await open_socket(loop, host, port)
+    # No await before the transport takes the socket: from then on, it closes it on failure.
     hostname = host if tls is not None else None
     _, connection = await loop.create_connection(
-        protocol, host, port, ssl=tls, server_hostname=hostname
+        protocol, sock=sock, ssl=tls, server_hostname=hostname
     )
     return connection
 

@@ -13,7 +13,7 @@ import httpx
 
 from momento_http._transport._state import RequestState
 
-__all__ = ["Operation", "plain_reason"]
+__all__ = ["ConnectionAttemptsError", "Operation", "plain_reason"]
 
 # RuntimeError: "Event loop is closed", from a socket whose event loop has ended. Only socket
 # calls run inside an `Operation`, so it is the socket layer's, never a caller's bug.
@@ -26,6 +26,21 @@ _IO_FAILURES: Final = (
 )
 
 
+class ConnectionAttemptsError(OSError):
+    """Each of a name's addresses was tried, and each attempt failed.
+
+    Args:
+        failures: Each address, as written in messages (`[::1]:443`), and its failure.
+
+    Attributes:
+        failures: Each address, as written in messages, and its failure.
+    """
+
+    def __init__(self, failures: list[tuple[str, OSError]]) -> None:
+        super().__init__(f"all {len(failures)} addresses failed")
+        self.failures = failures
+
+
 def plain_reason(failure: BaseException | None) -> str:
     """A short reason for a socket failure, such as "connection refused".
 
@@ -36,6 +51,8 @@ def plain_reason(failure: BaseException | None) -> str:
         The reason, in lower case.
     """
     while failure is not None:
+        if isinstance(failure, ConnectionAttemptsError):
+            return "; ".join(f"{address}: {plain_reason(why)}" for address, why in failure.failures)
         if isinstance(failure, ssl.SSLCertVerificationError) and failure.verify_message:
             return f"TLS: certificate verify failed: {failure.verify_message.rstrip('.')}"
         if isinstance(failure, socket.gaierror):
