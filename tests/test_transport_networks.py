@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
+import sys
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -11,6 +13,9 @@ import pytest
 import trustme
 from conftest import UVLOOP, Sleeps
 from raw_http import raw_server
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import ExceptionGroup
 
 from momento_http import (
     CertificateError,
@@ -161,3 +166,13 @@ async def test_a_refused_certificate_is_a_certificate_error_tried_once(
     if transport == "MomentoTransport":  # httpcore on trio says only "BrokenResourceError"
         assert "unable to get local issuer certificate" in caught.value.message
     assert sleeps.delays == []  # not retried: the same certificate would be refused again
+
+
+def test_every_address_that_failed_is_said_when_anyio_groups_them() -> None:
+    """anyio's connect_tcp (the trio path) raises one OSError from a group, one per address."""
+    refused = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+    unreachable = OSError(errno.ENETUNREACH, "Network is unreachable")
+    group = ExceptionGroup("multiple connection attempts failed", [refused, unreachable, refused])
+    failure = OSError("All connection attempts failed")
+    failure.__cause__ = group  # as `raise ... from group` leaves it
+    assert plain_reason(failure) == "connection refused; network is unreachable"

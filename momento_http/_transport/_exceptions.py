@@ -51,8 +51,8 @@ def plain_reason(failure: BaseException | None) -> str:
         The reason, in lower case.
     """
     while failure is not None:
-        if isinstance(failure, ConnectionAttemptsError):
-            return "; ".join(f"{address}: {plain_reason(why)}" for address, why in failure.failures)
+        if (several := _several(failure)) is not None:
+            return several
         if isinstance(failure, ssl.SSLCertVerificationError) and failure.verify_message:
             return f"TLS: certificate verify failed: {failure.verify_message.rstrip('.')}"
         if isinstance(failure, socket.gaierror):
@@ -63,6 +63,16 @@ def plain_reason(failure: BaseException | None) -> str:
             return os.strerror(failure.errno).lower()
         failure = failure.__cause__ or failure.__context__
     return "the connection broke"
+
+
+def _several(failure: BaseException) -> str | None:
+    """The reasons of a failure made of one per address tried, or None for a single one."""
+    if isinstance(failure, ConnectionAttemptsError):
+        return "; ".join(f"{address}: {plain_reason(why)}" for address, why in failure.failures)
+    grouped = getattr(failure, "exceptions", None)  # an exception group (3.10: the backport's)
+    if isinstance(grouped, tuple) and grouped:  # anyio's (the trio path): no addresses kept
+        return "; ".join(dict.fromkeys(plain_reason(each) for each in grouped))
+    return None
 
 
 class Operation:
