@@ -6,6 +6,7 @@ import logging
 import re
 from types import ModuleType
 
+import anyio
 import httpx
 import pytest
 from conftest import CACHE, no_wait, unique
@@ -46,6 +47,32 @@ async def test_each_try_is_logged_at_debug_and_each_retry_at_info(
         rf"GET {url}\w+: try 1 of 3 failed \(ServerError: busy\); trying again in \d\.\d\d s",
         retry,
     )
+
+
+async def test_a_tries_duration_leaves_out_the_wait_before_it(
+    faulty: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="momento_http")
+    waited: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        del seconds
+        began = anyio.current_time()
+        await anyio.sleep(0.05)  # the retry's wait itself is what the durations must leave out
+        waited.append(anyio.current_time() - began)
+
+    faulty.inject_fault(Fault(503, message="busy", method="GET"))
+    policy = RetryPolicy(max_attempts=2, sleep=wait)
+    async with MomentoClient(faulty.api_key, base_url=faulty.base_url, retry=policy) as client:
+        began = anyio.current_time()
+        assert await client.get(CACHE, unique("timed")) is None
+        elapsed = anyio.current_time() - began
+    first, _, second = (record.getMessage() for record in records(caplog, "momento_http"))
+    took = [float(ms) for ms in re.findall(r" in (\d+\.\d) ms ", f"{first}\n{second}")]
+    assert len(took) == 2
+    # Two tries and the wait between them, one after the other, all within the call: with
+    # 0.05 ms of rounding per logged duration.
+    assert (sum(took) - 0.1) / 1000 + waited[0] <= elapsed
 
 
 async def test_a_404_that_is_no_miss_is_logged_as_what_it_is(

@@ -25,17 +25,22 @@ class TryDeadline:
         seconds: The time the try has, from now.
         scope: Keep the deadline with a cancel scope too, for a transport that does not
             read the request state.
+
+    Attributes:
+        started: When the try began (on `current_time()`'s clock), once entered.
     """
 
-    __slots__ = ("_scope", "seconds", "state")
+    __slots__ = ("_scope", "seconds", "started", "state")
 
     def __init__(self, state: RequestState, seconds: float, *, scope: bool) -> None:
         self.state = state
         self.seconds = seconds
         self._scope = anyio.CancelScope() if scope else None
+        self.started = 0.0
 
     def __enter__(self) -> TryDeadline:
-        self.state.deadline = current_time() + self.seconds
+        self.started = current_time()
+        self.state.deadline = self.started + self.seconds
         if self._scope is not None:
             self._scope.deadline = self.state.deadline
             self._scope.__enter__()

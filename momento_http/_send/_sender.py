@@ -165,7 +165,6 @@ class Sender:
             timeouts=call.timeout.phases,
             state=state,
         )
-        started = current_time()
         first = call.timeout.seconds if call.wait is None else call.wait
         phase = Phase.SENDING
         failure: BaseException | None = None
@@ -204,7 +203,7 @@ class Sender:
                     scrub=self._redactor.scrub,
                 )
         if LOGGER.isEnabledFor(logging.DEBUG):
-            _log_try(request, _outcome(call, answer, error, started), attempt, call.limit)
+            _log_try(request, _outcome(call, answer, error, deadline.started), attempt, call.limit)
         if error is not None:
             raise error
         assert answer is not None
