@@ -328,8 +328,9 @@ async def test_without_entering_a_cancelled_first_poll_loses_the_start(
     # httpx's own transport does not say when a poll is written: a cancelled one may have
     # reached the server, and so it counts as such.
     async with (
-        httpx.AsyncClient(transport=MomentoTransport() if transport == "MomentoTransport" else None)
-        as http,
+        httpx.AsyncClient(
+            transport=MomentoTransport() if transport == "MomentoTransport" else None
+        ) as http,
         MomentoClient(
             holding.api_key, base_url=holding.base_url, retry=FAST_RETRY, http_client=http
         ) as client,
