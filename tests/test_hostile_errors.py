@@ -1,9 +1,10 @@
 """Errors that say what happened, and never the token: raw loopback servers that provoke them.
 
 A bug in the caller's own code is raised as it is, not as a retryable connection error; an
-answer over the cap is not fetched again; a `Retry-After` never outlasts the call's budget;
-and a server echoing the token, in any header, reason phrase, body, or encoding of it, finds
-it hidden in every error, log line and the command line's output.
+answer of exactly the cap is read, one over it is refused (however its length is declared)
+and not fetched again; a `Retry-After` never outlasts the call's budget; and a server
+echoing the token, in any header, reason phrase, body, or encoding of it, finds it hidden
+in every error, log line and the command line's output.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ async def test_a_runtime_error_in_an_event_hook_is_raised_as_it_is(
     assert len(observed.requests) == (1 if hook == "response" else 0)
 
 
-# --- an answer over the cap is not fetched again ---------------------------------------------
+# --- an answer at the cap is read; one over it is refused, not cut, and not fetched again ----
 
 
 def head(status: str, *headers: str) -> bytes:
@@ -155,6 +156,76 @@ async def test_an_answer_over_max_response_bytes_is_not_retried(length: str) -> 
     assert type(error) is MalformedResponseError, error
     assert error.too_large
     assert "over 100 bytes" in error.message
+    assert sleeps.delays == []
+    assert len(observed.requests) == 1
+
+
+def carrier(transport: str) -> httpx.AsyncClient:
+    """A client on the SDK's transport, or on httpx's own (which reads bodies as h11 does)."""
+    return httpx.AsyncClient(
+        transport=MomentoTransport() if transport == "MomentoTransport" else None
+    )
+
+
+CAP = 100
+BODY = bytes(range(CAP))
+
+
+def chunked_once(body: bytes) -> Behaviour:
+    """Answer with `body` as one chunk, head and body in one write."""
+    framed = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    return Raw.writing(head("200 OK", "transfer-encoding: chunked") + framed)
+
+
+# httpcore's body generators, left at a yield when a body is not read to its end, are
+# finalized by the event loop: on trio, with a ResourceWarning (encode/httpcore#1019).
+HTTPCORE_UNCLOSED = pytest.mark.filterwarnings("ignore:Async generator 'http:ResourceWarning")
+
+
+@pytest.mark.parametrize(
+    ("transport", "framing"),
+    [
+        ("MomentoTransport", "content-length"),
+        ("MomentoTransport", "chunked"),
+        ("httpx's own", "content-length"),
+        pytest.param("httpx's own", "chunked", marks=HTTPCORE_UNCLOSED),
+    ],
+)
+async def test_an_answer_of_exactly_max_response_bytes_is_read_whole_one_more_is_refused(
+    transport: str, framing: str
+) -> None:
+    behaviour = replying(200, body=BODY) if framing == "content-length" else chunked_once(BODY)
+    async with raw_server(behaviour) as (url, _), carrier(transport) as http:
+        async with MomentoClient(
+            TOKEN, base_url=url, max_response_bytes=CAP, http_client=http
+        ) as client:
+            assert await client.get("cache", "key") == BODY
+        error = await raised(url, get, max_response_bytes=CAP - 1, http_client=http)
+    assert type(error) is MalformedResponseError, error
+    assert error.too_large
+    assert f"over {CAP - 1} bytes" in error.message
+
+
+@pytest.mark.parametrize("transport", ["MomentoTransport", "httpx's own"])
+@pytest.mark.parametrize(
+    "lengths",
+    [("content-length: 2000, 2000",), ("content-length: 2000", "content-length: 2000")],
+    ids=["one field", "two fields"],
+)
+async def test_an_answer_over_the_cap_with_a_repeated_content_length_is_refused_not_cut(
+    transport: str, lengths: tuple[str, ...]
+) -> None:
+    # "2000, 2000" is no number: no check of the declared length refuses it, only the
+    # check of what was read, which must refuse it, not cut it to the cap.
+    reply = Raw.writing(head("200 OK", *lengths) + b"x" * 2000, then_close=False)
+    sleeps = Sleeps()
+    async with raw_server(reply) as (url, observed), carrier(transport) as http:
+        error = await raised(
+            url, get, max_response_bytes=CAP, http_client=http, retry=RetryPolicy(sleep=sleeps)
+        )
+    assert type(error) is MalformedResponseError, error
+    assert error.too_large
+    assert f"over {CAP} bytes" in error.message
     assert sleeps.delays == []
     assert len(observed.requests) == 1
 

@@ -465,6 +465,35 @@ async def test_a_poll_older_than_the_ring_starts_with_a_discontinuity() -> None:
         assert [entry["item"]["value"]["text"] for entry in items[1:]] == ["4", "5", "6", "7", "8"]
 
 
+async def test_poll_batch_size_bounds_every_answer_a_discontinuity_included() -> None:
+    async with (
+        LocalServer([CACHE], settings=Settings(topic_ring_size=5, poll_batch_size=3)) as server,
+        httpx.AsyncClient(base_url=server.base_url) as http,
+    ):
+        for index in range(1, 9):  # the ring keeps 4 to 8
+            await http.post(
+                f"/topics/{CACHE}/batched", headers=auth(server.api_key), content=str(index)
+            )
+        in_the_ring = await poll(http, server.api_key, "batched", 5)
+        older = await poll(http, server.api_key, "batched", 2)
+        page = in_the_ring[0]["item"]["sequence_page"]
+        response = await http.get(
+            f"/topics/{CACHE}/batched",
+            params={"sequence_number": 5, "sequence_page": page + 1},
+            headers=auth(server.api_key),
+        )
+        other_page = response.json()["items"]
+
+    def numbers(items: list[dict[str, Any]]) -> list[int]:
+        return [entry["item"]["topic_sequence_number"] for entry in items]
+
+    assert numbers(in_the_ring) == [5, 6, 7]
+    for gapped in (older, other_page):
+        assert len(gapped) == 3
+        assert gapped[0]["discontinuity"]["new_topic_sequence"] == 4
+        assert numbers(gapped[1:]) == [4, 5]
+
+
 async def first_page(http: httpx.AsyncClient, token: str, topic: str) -> int:
     await http.post(f"/topics/{CACHE}/{topic}", headers=auth(token), content=b"m")
     items = await poll(http, token, topic, 1)

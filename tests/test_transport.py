@@ -215,6 +215,29 @@ async def test_a_body_left_unread_closes_its_connection() -> None:
     assert observed.connections == 2
 
 
+@pytest.mark.parametrize("status", [204, 304])
+async def test_a_204_or_304_has_no_body_whatever_its_content_length_says(status: int) -> None:
+    # A 304's content-length is the length the body would have had (RFC 9110 8.6): read as
+    # a body, it would wait for bytes that never come, or take the next answer's for its own.
+    async def bodiless_then_ok(
+        index: int, connection: h11.Connection, stream: anyio.abc.SocketStream
+    ) -> None:
+        if index > 0:
+            await answer(connection, stream)
+            return
+        head = h11.Response(status_code=status, headers=[("content-length", "5")])
+        data = connection.send(head) or b""
+        await stream.send(data + (connection.send(h11.EndOfMessage()) or b""))
+
+    async with raw_server(bodiless_then_ok) as (url, observed), transport() as http:
+        first = await get(http, f"{url}/bodiless")
+        second = await get(http, f"{url}/next")
+    assert (first.status_code, first.content) == (status, b"")
+    assert first.headers["content-length"] == "5"
+    assert (second.status_code, second.content) == (200, b"ok")
+    assert observed.connections == 1  # the connection stayed in step for the next answer
+
+
 async def test_invalid_headers_are_refused_before_sending() -> None:
     async with raw_server() as (url, observed), transport() as http:
         request = httpx.Request("GET", url, headers={"x-bad": "a\x00b"})
