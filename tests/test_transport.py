@@ -16,7 +16,7 @@ import httpx
 import pytest
 import trustme
 from conftest import UVLOOP
-from raw_http import answer, raw_server
+from raw_http import Behaviour, answer, raw_server
 
 from momento_http import MomentoClient, MomentoTransport
 
@@ -47,6 +47,33 @@ async def get(
     return response
 
 
+class Arrivals:
+    """A server-side gate: opens once `count` requests have arrived (again after `reset`)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.reset()
+
+    def reset(self) -> None:
+        self.arrived = 0
+        self.gate = anyio.Event()
+
+    def counting(self, behaviour: Behaviour) -> Behaviour:
+        async def behave(
+            index: int, connection: h11.Connection, stream: anyio.abc.SocketStream
+        ) -> None:
+            self.arrived += 1
+            if self.arrived >= self.count:
+                self.gate.set()
+            await behaviour(index, connection, stream)
+
+        return behave
+
+    async def wait(self) -> None:
+        with anyio.fail_after(10):  # a bound for a failing run, not a measure
+            await self.gate.wait()
+
+
 async def test_sequential_requests_reuse_one_connection() -> None:
     async with raw_server() as (url, observed), transport() as http:
         for index in range(5):
@@ -57,17 +84,23 @@ async def test_sequential_requests_reuse_one_connection() -> None:
 
 
 async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    closes, closed = anyio.create_memory_object_stream[None](3)
+
     async def answer_then_close(
         _: int, connection: h11.Connection, stream: anyio.abc.SocketStream
     ) -> None:
         await answer(connection, stream)
         await stream.aclose()  # no Connection: close header: the client must notice the EOF
+        await closes.send(None)
 
     async with raw_server(answer_then_close) as (url, observed), transport() as http:
         for _ in range(3):
-            await anyio.sleep(0.05)  # the FIN arrives while the connection is idle
             assert (await get(http, url)).content == b"ok"
+            with anyio.fail_after(10):  # a bound for a failing run, not a measure
+                await closed.receive()  # closed on loopback: the FIN is in the socket now
     assert observed.connections == 3
+    closes.close()
+    closed.close()
 
 
 async def test_connection_close_is_honoured() -> None:
@@ -83,18 +116,18 @@ async def test_connection_close_is_honoured() -> None:
 async def test_idle_connections_expire() -> None:
     async with raw_server() as (url, observed), transport(keepalive_expiry=0.0) as http:
         for _ in range(3):
-            await get(http, url)
-            await anyio.sleep(0.01)
+            await get(http, url)  # idle for the time between two requests: past 0 s
     assert observed.connections == 3
 
 
 async def test_the_connection_limit_holds_and_queues() -> None:
     async def slow(_: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
-        await anyio.sleep(0.05)
+        await both_in.wait()  # answer only once the limit's worth of requests have come
         await answer(connection, stream)
 
+    both_in = Arrivals(2)
     async with (
-        raw_server(slow) as (url, observed),
+        raw_server(both_in.counting(slow)) as (url, observed),
         transport(max_connections=2) as http,
         anyio.create_task_group() as group,
     ):
@@ -106,11 +139,13 @@ async def test_the_connection_limit_holds_and_queues() -> None:
 
 async def test_a_bursts_connections_are_all_kept_for_the_next_burst() -> None:
     async def slow(_: int, connection: h11.Connection, stream: anyio.abc.SocketStream) -> None:
-        await anyio.sleep(0.05)  # every request of a burst is in flight at once
+        await burst.wait()  # every request of a burst is in flight at once
         await answer(connection, stream)
 
-    async with raw_server(slow) as (url, observed), transport() as http:
+    burst = Arrivals(40)
+    async with raw_server(burst.counting(slow)) as (url, observed), transport() as http:
         for _ in range(2):
+            burst.reset()
             async with anyio.create_task_group() as group:
                 for _ in range(40):
                     group.start_soon(get, http, url)
@@ -119,19 +154,23 @@ async def test_a_bursts_connections_are_all_kept_for_the_next_burst() -> None:
 
 
 async def test_a_full_pool_times_out_and_then_serves_again() -> None:
+    first_in, release = anyio.Event(), anyio.Event()
+
     async def stall_first(
         index: int, connection: h11.Connection, stream: anyio.abc.SocketStream
     ) -> None:
         if index == 0:
-            await anyio.sleep(0.5)
+            first_in.set()
+            await release.wait()
         await answer(connection, stream)
 
     async with raw_server(stall_first) as (url, _), transport(max_connections=1) as http:
         async with anyio.create_task_group() as group:
             group.start_soon(get, http, url)
-            await anyio.sleep(0.05)
+            await first_in.wait()  # the one connection is taken
             with pytest.raises(httpx.PoolTimeout):
                 await get(http, url, limits=httpx.Timeout(5.0, pool=0.05))
+            release.set()
         assert (await get(http, url)).content == b"ok"
 
 
