@@ -19,6 +19,7 @@ from conftest import UVLOOP
 from raw_http import Behaviour, answer, raw_server
 
 from momento_http import MomentoClient, MomentoTransport
+from momento_http._transport._pool import Pool
 
 
 @pytest.fixture(scope="module", params=["asyncio", "trio", UVLOOP])
@@ -286,40 +287,27 @@ async def test_invalid_headers_are_refused_before_sending() -> None:
 
 
 async def test_a_waiter_cancelled_as_its_turn_comes_passes_the_turn_on() -> None:
-    async def slow_first(
-        index: int, connection: h11.Connection, stream: anyio.abc.SocketStream
-    ) -> None:
-        if index == 0:
-            await anyio.sleep(0.2)
-        await answer(connection, stream)
+    """The pool itself: the turn handed to a waiter that leaves before it runs goes on."""
+    pool = Pool(max_connections=1, max_idle=0)
+    await pool.reserve(None, None)  # the one slot, taken
+    served: list[str] = []
+    leaving = anyio.CancelScope()
 
-    results: list[str] = []
-    async with (
-        raw_server(slow_first) as (url, _),
-        transport(max_connections=1) as http,
-        anyio.create_task_group() as group,
-    ):
-        second = anyio.CancelScope()
+    async def waiter(name: str, scope: anyio.CancelScope) -> None:
+        with scope:
+            await pool.reserve(None, None)
+            served.append(name)
+            pool.unreserve()
 
-        async def first() -> None:
-            await get(http, url)
-            second.cancel()  # the turn was just handed to the second: it leaves without it
-
-        async def waiting_second() -> None:
-            with second:
-                await get(http, url)
-                results.append("second")
-
-        async def third() -> None:
-            await get(http, url)
-            results.append("third")
-
-        group.start_soon(first)
-        await anyio.sleep(0.05)
-        group.start_soon(waiting_second)
-        await anyio.sleep(0.05)
-        group.start_soon(third)
-    assert results == ["third"]
+    with anyio.fail_after(10):  # a bound for a failing run, not a measure
+        async with anyio.create_task_group() as group:
+            group.start_soon(waiter, "first in line", leaving)
+            await anyio.wait_all_tasks_blocked()
+            group.start_soon(waiter, "second in line", anyio.CancelScope())
+            await anyio.wait_all_tasks_blocked()
+            leaving.cancel()  # the first in line is told to leave, and before it runs ...
+            pool.unreserve()  # ... it is handed the turn
+    assert served == ["second in line"]
 
 
 async def test_https_verifies_the_server_and_keeps_the_connection() -> None:
