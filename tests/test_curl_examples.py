@@ -97,14 +97,12 @@ async def test_subscribe_examples(server: LocalServer) -> None:
         httpx.AsyncClient(base_url=server.base_url) as http,
     ):
         group.start_soon(subscribe)
-        with anyio.fail_after(10):
-            while not answer:  # the poll waits for the next message: publish until it has one
-                await http.post(
-                    "/topics/my-cache/my-topic",
-                    headers={"authorization": server.api_key, "content-type": "text/plain"},
-                    content=b"hello world",
-                )
-                await anyio.sleep(0.05)
+        await server.wait_for_subscribers("my-cache", "my-topic")  # held: publish once
+        await http.post(
+            "/topics/my-cache/my-topic",
+            headers={"authorization": server.api_key, "content-type": "text/plain"},
+            content=b"hello world",
+        )
     status, body = answer[0]
     assert status == 200
     item = json.loads(body)["items"][0]["item"]

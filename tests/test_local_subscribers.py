@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from conftest import CACHE, EVENT_LOOPS, local_cli, unique
+from conftest import CACHE, EVENT_LOOPS, local_cli, unique, until
 
 from momento_http.local import LocalServer, Settings
 
@@ -110,9 +110,7 @@ async def test_a_poll_its_client_abandoned_stops_counting(holding: LocalServer) 
         group.start_soon(Poller(holding, topic))
         await holding.wait_for_subscribers(CACHE, topic)
         group.cancel_scope.cancel()  # the client goes away, closing its connection
-    with anyio.fail_after(2):
-        while holding.held_polls(CACHE, topic):  # noqa: ASYNC110 - the server's own thread
-            await anyio.sleep(0.01)
+    await until(lambda: not holding.held_polls(CACHE, topic), "the abandoned poll to go")
     with pytest.raises(TimeoutError, match="holds 0 poll"):
         await holding.wait_for_subscribers(CACHE, topic, timeout=0.05)
 
