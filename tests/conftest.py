@@ -274,3 +274,28 @@ class Sleeps:
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
         await anyio.lowlevel.checkpoint()
+
+
+_PEAK = """
+import resource
+try:  # this process's own peak: ru_maxrss keeps the pytest process's, across fork and exec
+    with open("/proc/self/status") as status:
+        print(next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) // 1024)
+except OSError:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def peak_memory_mib(script: str, *arguments: str) -> int:
+    """Run a script in a Python process of its own and return that process's peak, in MiB.
+
+    Its own process, so that the peak is the script's alone, not the test run's.
+    """
+    probe = subprocess.run(
+        [sys.executable, "-c", script + _PEAK, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return int(probe.stdout.split()[-1])
