@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import httpx
 
@@ -16,23 +17,46 @@ from momento_http._config import (
     DEFAULT_POLL_TIMEOUT,
     DEFAULT_RETRY,
     DEFAULT_TIMEOUT,
+    BaseUrlChoice,
     ClientConfig,
-    ClientOptions,
+    TryTimeout,
+    check_http_client,
+    check_retry,
+    positive_int,
+    read_tokens,
 )
 from momento_http._credentials import TokenProvider
 from momento_http._errors import ClientClosedError, MomentoError
+from momento_http._redaction import Redactor
 from momento_http._retry import RetryPolicy
 from momento_http._send import Sender
 from momento_http._topics import Subscription, Subscriptions
-from momento_http._validation import Key, Value
+from momento_http._validation import Key, Value, ttl_seconds
 
 if TYPE_CHECKING:
     import httpx2
-    from typing_extensions import Unpack  # typing's own from 3.11
 
 __all__ = ["MomentoClient"]
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
 _CLOSED = "this MomentoClient is closed"
+
+
+def _keywords_of(
+    init: Callable[Concatenate[Any, Any, _P], None],
+) -> Callable[[Callable[..., _T]], Callable[Concatenate[type[_T], _P], _T]]:
+    """Type an alternate constructor as taking the keyword-only parameters of `init`.
+
+    `from_env` is then checked and completed by type checkers and editors as the
+    constructor is, while the constructor alone writes the parameters out.
+    """
+
+    def typed(make: Callable[..., _T]) -> Callable[Concatenate[type[_T], _P], _T]:
+        return make
+
+    return typed
 
 
 class _State(enum.Enum):
@@ -96,18 +120,19 @@ class MomentoClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         http_client: httpx.AsyncClient | httpx2.AsyncClient | None = None,
     ) -> None:
-        config = ClientConfig.from_arguments(
-            api_key,
-            endpoint=endpoint,
-            region=region,
-            base_url=base_url,
-            default_ttl=default_ttl,
-            timeout=timeout,
-            poll_timeout=poll_timeout,
-            retry=retry,
-            token_in_query=token_in_query,
-            max_response_bytes=max_response_bytes,
-            http_client=http_client,
+        redactor = Redactor()
+        config = ClientConfig(
+            default_ttl=None if default_ttl is None else ttl_seconds(default_ttl, None),
+            timeout=TryTimeout.of(timeout, "timeout"),
+            poll_timeout=TryTimeout.of(poll_timeout, "poll_timeout").seconds,
+            retry=check_retry(retry),
+            token_in_query=bool(token_in_query),
+            max_response_bytes=positive_int(max_response_bytes, "max_response_bytes"),
+            http_client=check_http_client(http_client),
+            choice=BaseUrlChoice.read(base_url, endpoint, region),
+            redactor=redactor,
+            # Last: a token provider is asked once the other arguments have passed.
+            tokens=read_tokens(api_key, redactor),
         )
         self._config = config
         self._calls = CallMaker(config)
@@ -118,7 +143,8 @@ class MomentoClient:
         self._state = _State.UNOPENED
 
     @classmethod
-    def from_env(cls, **options: Unpack[ClientOptions]) -> MomentoClient:
+    @_keywords_of(__init__)
+    def from_env(cls, **options: Any) -> MomentoClient:
         """Build a client from `MOMENTO_API_KEY`; the class says which variables are read.
 
         Args:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import enum
 import os
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Final, TypedDict, cast
+from typing import TYPE_CHECKING, Final, cast
 
 import httpx
 
@@ -15,7 +14,6 @@ from momento_http._errors import InvalidArgumentError
 from momento_http._families import TIMEOUTS, client_family
 from momento_http._redaction import Redactor
 from momento_http._retry import RetryPolicy
-from momento_http._validation import ttl_seconds
 
 if TYPE_CHECKING:
     import httpx2
@@ -28,11 +26,12 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "BaseUrlChoice",
     "ClientConfig",
-    "ClientOptions",
     "TryTimeout",
     "UseClientDefault",
+    "check_http_client",
     "check_retry",
-    "env_api_key",
+    "positive_int",
+    "read_tokens",
 ]
 
 DEFAULT_TIMEOUT: Final = 5.0
@@ -56,21 +55,6 @@ class UseClientDefault(enum.Enum):
 
 CLIENT_DEFAULT: Final = UseClientDefault.CLIENT_DEFAULT
 """Passed for a per-call option (the default), it means: use the client's setting."""
-
-
-class ClientOptions(TypedDict, total=False):
-    """The keyword arguments of `MomentoClient`, for `MomentoClient.from_env`."""
-
-    endpoint: str | None
-    region: str | None
-    base_url: str | httpx.URL | httpx2.URL | None
-    default_ttl: int | timedelta | None
-    timeout: float | httpx.Timeout | httpx2.Timeout
-    poll_timeout: float
-    retry: RetryPolicy | None
-    token_in_query: bool
-    max_response_bytes: int
-    http_client: httpx.AsyncClient | httpx2.AsyncClient | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,21 +116,57 @@ def check_retry(retry: object) -> RetryPolicy | None:
     return retry
 
 
-def env_api_key() -> str:
-    """The API key from `MOMENTO_API_KEY` (or the older `MOMENTO_AUTH_TOKEN`).
+def read_tokens(api_key: str | TokenProvider | None, redactor: Redactor) -> Tokens:
+    """Where a client's tokens come from: its key, its provider, or `MOMENTO_API_KEY`.
+
+    A plain provider is asked for its first token now; an async one when the client is
+    entered.
+
+    Args:
+        api_key: The client's `api_key` argument.
+        redactor: Told every token, to hide it in anything shown.
 
     Raises:
-        InvalidArgumentError: Neither is set.
+        InvalidArgumentError: No key is given or set, or the key is malformed.
     """
-    api_key = os.environ.get("MOMENTO_API_KEY") or os.environ.get("MOMENTO_AUTH_TOKEN")
-    if not api_key:
+    if callable(api_key):
+        tokens = Tokens(redactor, provider=api_key)
+        tokens.read_now()
+        return tokens
+    if api_key is None:
+        api_key = os.environ.get("MOMENTO_API_KEY") or os.environ.get("MOMENTO_AUTH_TOKEN")
+        if not api_key:
+            raise InvalidArgumentError(
+                "no api_key: pass api_key= or set MOMENTO_API_KEY (or MOMENTO_AUTH_TOKEN)"
+            )
+    return Tokens(redactor, fixed=parse_api_key(api_key))
+
+
+def check_http_client(
+    http_client: httpx.AsyncClient | httpx2.AsyncClient | None,
+) -> httpx.AsyncClient | None:
+    """Check the `AsyncClient` a client was given, if any.
+
+    Returns:
+        It, typed as httpx's (httpx2's has the same members), or None.
+
+    Raises:
+        InvalidArgumentError: It is neither httpx's nor httpx2's `AsyncClient`.
+    """
+    if http_client is not None and client_family(http_client) is None:
         raise InvalidArgumentError(
-            "no api_key: pass api_key= or set MOMENTO_API_KEY (or MOMENTO_AUTH_TOKEN)"
+            "http_client must be an httpx.AsyncClient or an httpx2.AsyncClient, "
+            f"not {type(http_client).__name__}"
         )
-    return api_key
+    return cast("httpx.AsyncClient | None", http_client)
 
 
-def _positive_int(value: object, name: str) -> int:
+def positive_int(value: object, name: str) -> int:
+    """Check a count given as an argument.
+
+    Raises:
+        InvalidArgumentError: It is not a positive int.
+    """
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
     return value
@@ -169,6 +189,22 @@ class BaseUrlChoice:
     region: str | None
     env_base_url: str | None
     env_endpoint: str | None
+
+    @classmethod
+    def read(
+        cls,
+        base_url: str | httpx.URL | httpx2.URL | None,
+        endpoint: str | None,
+        region: str | None,
+    ) -> BaseUrlChoice:
+        """The client's arguments, and the environment variables that name a base URL."""
+        return cls(
+            base_url,
+            endpoint,
+            region,
+            os.environ.get("MOMENTO_BASE_URL") or None,
+            os.environ.get("MOMENTO_ENDPOINT") or None,
+        )
 
     @property
     def explicit(self) -> bool:
@@ -197,8 +233,8 @@ class ClientConfig:
 
     Attributes:
         tokens: Where the token comes from; never shows one.
-        base_url: Where requests go; None until a token provider's first token names it.
-        choice: What the base URL is chosen from, for when it has to wait.
+        choice: What the base URL is chosen from: the arguments, the environment, and
+            the endpoint the first token names.
         redactor: Hides the client's tokens in anything shown.
         default_ttl: The TTL `set` uses when a call gives none, in seconds.
         timeout: How long each try of a call may take.
@@ -211,7 +247,6 @@ class ClientConfig:
     """
 
     tokens: Tokens
-    base_url: httpx.URL | None
     choice: BaseUrlChoice = field(repr=False)
     redactor: Redactor = field(repr=False)
     default_ttl: int | None
@@ -221,75 +256,3 @@ class ClientConfig:
     token_in_query: bool
     max_response_bytes: int
     http_client: httpx.AsyncClient | None = field(repr=False)
-
-    @classmethod
-    def from_arguments(
-        cls,
-        api_key: str | TokenProvider | None,
-        *,
-        endpoint: str | None,
-        region: str | None,
-        base_url: str | httpx.URL | httpx2.URL | None,
-        default_ttl: int | timedelta | None,
-        timeout: float | httpx.Timeout | httpx2.Timeout,
-        poll_timeout: float,
-        retry: RetryPolicy | None,
-        token_in_query: bool,
-        max_response_bytes: int,
-        http_client: httpx.AsyncClient | httpx2.AsyncClient | None,
-    ) -> ClientConfig:
-        """Check a client's arguments, reading the environment for what they leave out.
-
-        Args:
-            api_key: See `MomentoClient`.
-            endpoint: See `MomentoClient`.
-            region: See `MomentoClient`.
-            base_url: See `MomentoClient`.
-            default_ttl: See `MomentoClient`.
-            timeout: See `MomentoClient`.
-            poll_timeout: See `MomentoClient`.
-            retry: See `MomentoClient`.
-            token_in_query: See `MomentoClient`.
-            max_response_bytes: See `MomentoClient`.
-            http_client: See `MomentoClient`.
-
-        Returns:
-            The configuration.
-
-        Raises:
-            InvalidArgumentError: An argument is malformed, or no base URL can be found.
-        """
-        if http_client is not None and client_family(http_client) is None:
-            raise InvalidArgumentError(
-                "http_client must be an httpx.AsyncClient or an httpx2.AsyncClient, "
-                f"not {type(http_client).__name__}"
-            )
-        redactor = Redactor()
-        if callable(api_key):
-            tokens = Tokens(redactor, provider=api_key)
-            tokens.read_now()
-        else:
-            key = env_api_key() if api_key is None else api_key
-            tokens = Tokens(redactor, fixed=parse_api_key(key))
-        choice = BaseUrlChoice(
-            base_url,
-            endpoint,
-            region,
-            os.environ.get("MOMENTO_BASE_URL") or None,
-            os.environ.get("MOMENTO_ENDPOINT") or None,
-        )
-        first = tokens.first
-        waits = first is None and not choice.explicit  # the first token may name it
-        return cls(
-            tokens=tokens,
-            base_url=None if waits else choice.resolve(first.endpoint if first else None),
-            choice=choice,
-            redactor=redactor,
-            default_ttl=None if default_ttl is None else ttl_seconds(default_ttl, None),
-            timeout=TryTimeout.of(timeout, "timeout"),
-            poll_timeout=TryTimeout.of(poll_timeout, "poll_timeout").seconds,
-            retry=check_retry(retry),
-            token_in_query=bool(token_in_query),
-            max_response_bytes=_positive_int(max_response_bytes, "max_response_bytes"),
-            http_client=cast("httpx.AsyncClient | None", http_client),
-        )

@@ -225,6 +225,22 @@ def test_from_env_reads_api_key_then_legacy_name(monkeypatch: pytest.MonkeyPatch
     assert MomentoClient().base_url.host == f"api.cache.{CELL}"
 
 
+def test_from_env_takes_the_constructors_keywords_and_only_those(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The ignores are checked too (mypy's warn_unused_ignores): were from_env typed loosely,
+    # they would be unused, and the typecheck would fail.
+    monkeypatch.setenv("MOMENTO_API_KEY", make_v1_key(make_jwt({}), CELL))
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        MomentoClient.from_env(timeout="soon")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="nope"):
+        MomentoClient.from_env(nope=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        MomentoClient.from_env(make_v1_key(make_jwt({}), CELL))  # type: ignore[call-arg]
+    client = MomentoClient.from_env(default_ttl=7, base_url="http://127.0.0.1:9")
+    assert client.base_url == httpx.URL("http://127.0.0.1:9")
+
+
 def test_token_is_in_no_repr() -> None:
     inner = make_jwt({"secret": "s3cr3t"})
     key = make_v1_key(inner, CELL)

@@ -142,3 +142,10 @@ async def test_the_base_url_can_come_from_an_async_providers_first_token() -> No
 def test_a_provider_answering_no_key_is_refused(answer: Callable[[], object]) -> None:
     with pytest.raises(InvalidArgumentError):
         MomentoClient(answer, base_url="http://127.0.0.1:9")  # type: ignore[arg-type]
+
+
+def test_a_provider_is_not_asked_when_another_argument_is_refused(server: LocalServer) -> None:
+    vending = Vending(server)
+    with pytest.raises(InvalidArgumentError, match="max_response_bytes"):
+        MomentoClient(vending, base_url=server.base_url, max_response_bytes=0)
+    assert vending.calls == 0

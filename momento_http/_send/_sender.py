@@ -55,19 +55,19 @@ class Sender:
     """
 
     def __init__(self, config: ClientConfig) -> None:
-        self._owns_http = config.http_client is None
-        self._http = config.http_client or own_http_client()
-        self._family = client_family(self._http) or HTTPX
-        # The own client's transport keeps deadlines itself; a caller's may run anything.
-        self._deadline_scope = not self._owns_http
         self._config = config
+        self._family = client_family(config.http_client) or HTTPX
         self._tokens = config.tokens
         first = config.tokens.first
         # A fixed token is read once; only a provider's is asked for on every try.
         self._fixed_token = None if config.tokens.renewable or first is None else first.token
         self._requests: RequestFactory | None = None
-        if config.base_url is not None:
-            self._requests = self._request_factory(config.base_url)
+        if first is not None or config.choice.explicit:  # else the first token may name it
+            self._first_requests()
+        self._owns_http = config.http_client is None
+        self._http = config.http_client or own_http_client()
+        # The own client's transport keeps deadlines itself; a caller's may run anything.
+        self._deadline_scope = not self._owns_http
         self._redactor = config.redactor
         self.closed = False
         """Set when the client closes: calls then raise `ClientClosedError`."""
