@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import socket
-import time
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from conftest import CACHE, EVENT_LOOPS, local_cli, unique, until
+from conftest import CACHE, EVENT_LOOPS, unique, until
 
 from momento_http.local import LocalServer, Settings
 
@@ -145,14 +147,46 @@ def _raw_request(base_url: str, head: str, body: bytes = b"") -> socket.socket:
     return connection
 
 
+# A server in a process of its own (in this one, the GIL would order the reads), which says
+# "held" once the poll it is told of is held.
+SAYS_HELD = f"""
+import sys
+from momento_http.local import LocalServer
+with LocalServer([{CACHE!r}], token={TOKEN!r}) as server:
+    print(server.base_url, flush=True)
+    topic = sys.stdin.readline().strip()
+    server.wait_for_subscribers_sync({CACHE!r}, topic, timeout=30)
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@contextmanager
+def server_saying_held() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The local server in a subprocess; its base URL, and the process to talk to."""
+    command = [sys.executable, "-c", SAYS_HELD]
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            yield process.stdout.readline().strip(), process
+        finally:
+            process.stdin.close()  # its last read ends: it stops the server and exits
+            assert process.wait(timeout=10) == 0
+
+
 def test_a_held_poll_hears_a_message_before_its_publisher_hears_it_taken() -> None:
-    # A server in a process of its own: in this one, the GIL would order the reads.
-    settings = ("--token", TOKEN, "--cache", CACHE, "--poll-hold-seconds", "30")
     with (
-        local_cli(*settings) as (base_url, _),
+        server_saying_held() as (base_url, process),
         _raw_request(base_url, f"GET /topics/{CACHE}/order HTTP/1.1") as poll,
     ):
-        time.sleep(0.3)  # the poll is held by now (the server takes about a millisecond)
+        assert process.stdin is not None
+        assert process.stdout is not None
+        process.stdin.write("order\n")
+        process.stdin.flush()
+        assert process.stdout.readline() == "held\n"
         poll.setblocking(False)
         with pytest.raises(BlockingIOError):
             poll.recv(1)  # held: no answer yet
