@@ -1,4 +1,4 @@
-"""Proxies: which one an origin goes through, and the tunnel an https origin needs.
+"""Proxies: which one an origin goes through, and what it is sent.
 
 As httpx's `trust_env` does, the proxy variables are read from the environment, upper or
 lower case: `HTTP_PROXY` for http origins, `HTTPS_PROXY` for https ones, `ALL_PROXY` for
@@ -12,23 +12,17 @@ from __future__ import annotations
 import base64
 import ipaddress
 import urllib.request
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import httpx
-
-from momento_http._transport._http11 import ProtocolError
 
 if TYPE_CHECKING:
     import httpx2
 
-    from momento_http._transport._connection import Connection
-
-__all__ = ["Origin", "Proxy", "ProxyChoice", "bypassed", "open_tunnel"]
+__all__ = ["Origin", "Proxy", "ProxyChoice", "bypassed"]
 
 Origin: TypeAlias = tuple[bytes, bytes, int]
 """Where a connection goes: the scheme, the host (as on the wire: IDNA, no brackets), the port."""
-
-_SUCCESS: Final = range(200, 300)
 
 
 class Proxy:
@@ -154,27 +148,3 @@ def _is_address(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-async def open_tunnel(connection: Connection, origin: Origin, proxy: Proxy) -> None:
-    """Ask the proxy, over `connection`, for a tunnel to `origin` (HTTP CONNECT).
-
-    Raises:
-        httpx.ProxyError: The proxy refused, or closed the connection.
-    """
-    _, raw_host, port = origin
-    authority = (b"[" + raw_host + b"]" if b":" in raw_host else raw_host) + b":%d" % port
-    lines = [b"CONNECT " + authority + b" HTTP/1.1", b"host: " + authority]
-    lines += [name + b": " + value for name, value in proxy.headers]
-    reader = connection.reader
-    reader.start(expect_body=False)
-    await connection.send(b"\r\n".join(lines) + b"\r\n\r\n", None)
-    shown = authority.decode("ascii")
-    try:
-        while (head := reader.read_head()) is None:
-            await connection.receive(None)
-    except ProtocolError as refused:
-        raise httpx.ProxyError(f"the proxy gave no tunnel to {shown}: {refused}") from None
-    if head.status not in _SUCCESS:
-        reason = head.reason.decode("ascii", "replace")
-        raise httpx.ProxyError(f"the proxy refused a tunnel to {shown}: {head.status} {reason}")

@@ -28,7 +28,8 @@ from momento_http._families import (
     Family,
     request_family,
 )
-from momento_http._transport._connection import Connection, current_loop, open_connection
+from momento_http._transport._connect import open_connection
+from momento_http._transport._connection import Connection, current_loop
 from momento_http._transport._content import OneChunk
 from momento_http._transport._http11 import Head, ProtocolError, ResponseReader, encode_request
 from momento_http._transport._pool import Pool
