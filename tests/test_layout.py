@@ -1,4 +1,4 @@
-"""The client and the local server are separate rooms: neither imports the other's modules."""
+"""The house's layout: each part imports only what lies below it, and no import runs in a circle."""
 
 from __future__ import annotations
 
@@ -107,6 +107,45 @@ def test_only_the_send_path_and_topics_reach_the_transport() -> None:
             continue
         reached = {m for m in _sdk_modules(path) if m.startswith("momento_http._transport")}
         assert not reached, f"{path.relative_to(PACKAGE)} imports {reached}"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_sdk_modules(path: Path, modules: set[str]) -> set[str]:
+    """The SDK's modules a file imports: `from package import module` names the module."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            named = {f"{node.module}.{alias.name}" for alias in node.names}
+            found |= named & modules
+            if named - modules:
+                found.add(node.module)
+    return found & modules
+
+
+def test_no_modules_import_each_other_even_for_types() -> None:
+    paths = list(PACKAGE.rglob("*.py"))
+    modules = {_module_name(path) for path in paths}
+    graph = {_module_name(path): _imported_sdk_modules(path, modules) for path in paths}
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            circle = [*path[path.index(module) :], module]
+            raise AssertionError("an import circle: " + " -> ".join(circle))
+        if module in done:
+            return
+        for imported in graph.get(module, set()):
+            visit(imported, [*path, module])
+        done.add(module)
+
+    for module in graph:
+        visit(module, [])
 
 
 def test_every_part_says_what_it_owns_and_who_may_import_it() -> None:
