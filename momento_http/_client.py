@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 import httpx
 
 from momento_http._cache_aside import CacheAside, Loader
-from momento_http._calls import CallMaker, RetryOption, TimeoutOption
 from momento_http._config import (
     CLIENT_DEFAULT,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -27,6 +26,7 @@ from momento_http._config import (
 )
 from momento_http._credentials import TokenProvider
 from momento_http._errors import ClientClosedError, MomentoError
+from momento_http._operations import CallMaker, RetryOption, TimeoutOption
 from momento_http._redaction import Redactor
 from momento_http._retry import RetryPolicy
 from momento_http._send import Sender
@@ -135,7 +135,7 @@ class MomentoClient:
             tokens=read_tokens(api_key, redactor),
         )
         self._config = config
-        self._calls = CallMaker(config)
+        self._operations = CallMaker(config)
         self._sender = Sender(config)
         self._send = self._sender.send
         self._subscriptions = Subscriptions(self._sender, config)
@@ -213,7 +213,7 @@ class MomentoClient:
         Raises:
             MomentoError: The request failed; a miss is no error.
         """
-        return await self._send(self._calls.get(cache, key, timeout=timeout, retry=retry))
+        return await self._send(self._operations.get(cache, key, timeout=timeout, retry=retry))
 
     async def set(
         self,
@@ -241,7 +241,9 @@ class MomentoClient:
                 argument is malformed.
             MomentoError: The request failed; see the exception tree.
         """
-        await self._send(self._calls.set(cache, key, value, ttl=ttl, timeout=timeout, retry=retry))
+        await self._send(
+            self._operations.set(cache, key, value, ttl=ttl, timeout=timeout, retry=retry)
+        )
 
     async def get_or_set(
         self,
@@ -282,9 +284,9 @@ class MomentoClient:
             Exception: What `load` raised, raised to every caller sharing it; nothing
                 is stored.
         """
-        read = self._calls.get(cache, key, timeout=timeout, retry=retry)
+        read = self._operations.get(cache, key, timeout=timeout, retry=retry)
         # Made now, with an empty body, so every argument is checked before the read.
-        store = self._calls.set(cache, key, b"", ttl=ttl, timeout=timeout, retry=retry)
+        store = self._operations.set(cache, key, b"", ttl=ttl, timeout=timeout, retry=retry)
         return await self._cache_aside.get_or_set(read, store, load)
 
     async def delete(
@@ -306,7 +308,7 @@ class MomentoClient:
         Raises:
             MomentoError: The request failed.
         """
-        await self._send(self._calls.delete(cache, key, timeout=timeout, retry=retry))
+        await self._send(self._operations.delete(cache, key, timeout=timeout, retry=retry))
 
     async def publish(
         self,
@@ -332,7 +334,9 @@ class MomentoClient:
         Raises:
             MomentoError: The request failed; see the exception tree.
         """
-        await self._send(self._calls.publish(cache, topic, value, timeout=timeout, retry=retry))
+        await self._send(
+            self._operations.publish(cache, topic, value, timeout=timeout, retry=retry)
+        )
 
     def subscribe(
         self,

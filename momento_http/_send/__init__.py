@@ -7,8 +7,9 @@ status to an exception (`_answers`), the one mapping from another library's fail
 this SDK's exception (`_exception_mapping`), and the `AsyncClient` the SDK makes for itself
 (`_http_client`).
 
-Who may import it: the client's modules (`_client`, `_calls`, `_cache_aside`) and topics,
-through the names below only. It reaches the transport through the transport's front.
+Who may import it: the client's modules (`_client`, `_operations`, `_cache_aside`) and
+topics, through the names below only. It reaches the transport through the transport's
+front.
 """
 
 from momento_http._send._answers import Answer

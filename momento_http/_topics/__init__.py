@@ -4,7 +4,8 @@ It owns the events (`_models`), reading a poll's answer (`_poll_parsing`), where
 subscription stands (`_cursor`), the poll loop and its resumption (`_subscription`),
 spacing quiet polls (`_quiet`), riding out an outage (`_outage`), health counters
 (`_subscription_stats`), and the wiring of a client's subscriptions to connections of
-their own (`_topic_polls`, `_subscriptions`). Publishing is a call like any other (`_calls`).
+their own (`_topic_polls`, `_subscriptions`). Publishing is an operation like any other
+(`_operations`).
 
 Who may import it: the package root and `_client`, through the names below only. It sends
 through the send path's front, and asks the transport (through its front) for a dedicated

@@ -1,4 +1,4 @@
-"""What each operation sends, and how its answer is read: a `Call` per public method."""
+"""The operations (get, set, delete, publish): their checks, and the `Call` each makes."""
 
 from __future__ import annotations
 
