@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -263,6 +264,16 @@ async def until(condition: Callable[[], bool], what: str = "the condition") -> N
             await anyio.sleep(0.005)
         return
     pytest.fail(f"waited 10 s for {what}")
+
+
+def ipv6_loopback() -> bool:
+    """Whether this machine can listen on `::1`."""
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
 
 
 class Sleeps:

@@ -18,7 +18,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from conftest import UVLOOP
+from conftest import UVLOOP, ipv6_loopback
 
 from momento_http import MomentoClient, MomentoTimeoutError, MomentoTransport
 from momento_http._transport._exceptions import ConnectionAttemptsError, plain_reason
@@ -75,15 +75,6 @@ def blackhole() -> Iterator[AddressInfo]:
         port = server.getsockname()[1]
         with socket.create_connection(("127.0.0.1", port)):  # takes the place
             yield address("127.0.0.1", port)
-
-
-def ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 def test_families_take_turns_the_resolvers_first_first() -> None:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 import trustme
-from conftest import UVLOOP, Sleeps
+from conftest import UVLOOP, Sleeps, ipv6_loopback
 from raw_http import raw_server
 
 if sys.version_info < (3, 11):
@@ -55,15 +55,6 @@ async def test_a_scheme_other_than_http_or_https_is_refused_before_connecting() 
             with pytest.raises(httpx.UnsupportedProtocol, match="'ftp', not http or https"):
                 await transport.handle_async_request(request)
     assert observed.connections == 0
-
-
-def ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 @pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this machine")
