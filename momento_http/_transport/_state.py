@@ -10,8 +10,8 @@ SDK then assumes the worst: that the request may have reached the server.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Final, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Final
 
 import anyio
 
@@ -19,10 +19,6 @@ __all__ = ["REQUEST_STATE", "DedicatedConnection", "RequestState", "current_time
 
 REQUEST_STATE: Final = "momento_http.request_state"
 """The request extension holding the `RequestState`."""
-
-
-class _Closeable(Protocol):
-    async def aclose(self) -> None: ...
 
 
 class DedicatedConnection:
@@ -37,10 +33,11 @@ class DedicatedConnection:
             transport that keeps request states (one that attaches itself to the claim).
     """
 
-    __slots__ = ("_holder", "_on_send_started")
+    __slots__ = ("_close", "_holder", "_on_send_started")
 
     def __init__(self, on_send_started: Callable[[], None] | None = None) -> None:
-        self._holder: _Closeable | None = None
+        self._holder: object | None = None
+        self._close: Callable[[], Awaitable[None]] | None = None
         self._on_send_started = on_send_started
 
     @property
@@ -48,13 +45,14 @@ class DedicatedConnection:
         """What the transport attached to carry the requests, if anything yet."""
         return self._holder
 
-    def attach(self, holder: _Closeable) -> None:
+    def attach(self, holder: object, close: Callable[[], Awaitable[None]]) -> None:
         """Attach what carries the requests (the transport's pool of one); closed with this.
 
         Args:
-            holder: What carries the requests.
+            holder: What carries the requests; only the transport reads it.
+            close: Closes it.
         """
-        self._holder = holder
+        self._holder, self._close = holder, close
 
     def send_started(self) -> None:
         """Note that one of its requests is about to be written."""
@@ -63,9 +61,9 @@ class DedicatedConnection:
 
     async def aclose(self) -> None:
         """Close the connection, if it was opened. Safe to repeat."""
-        holder, self._holder = self._holder, None
-        if holder is not None:
-            await holder.aclose()
+        close, self._close, self._holder = self._close, None, None
+        if close is not None:
+            await close()
 
 
 def current_time() -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ssl
 import time
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, cast, overload
 
@@ -164,7 +165,7 @@ class MomentoTransport(httpx.AsyncBaseTransport, AsyncBaseTransport2):
             return holder.pool
         pool = Pool(max_connections=1, max_idle=1)
         self._dedicated.add(pool)
-        dedicated.attach(_DedicatedHolder(self, pool))
+        dedicated.attach(_DedicatedHolder(self, pool), partial(self._close_dedicated, pool))
         return pool
 
     async def _exchange(
@@ -273,7 +274,7 @@ class MomentoTransport(httpx.AsyncBaseTransport, AsyncBaseTransport2):
 
 
 class _DedicatedHolder:
-    """What a `DedicatedConnection` holds of the transport: its pool of one, closed with it."""
+    """What a `DedicatedConnection` holds of the transport: its pool of one, and whose it is."""
 
     __slots__ = ("_pool", "_transport")
 
@@ -288,9 +289,6 @@ class _DedicatedHolder:
     def serves(self, transport: MomentoTransport) -> bool:
         """Whether the dedicated connection is the given transport's, and still open."""
         return self._transport is transport and not self._pool.closed
-
-    async def aclose(self) -> None:
-        await self._transport._close_dedicated(self._pool)
 
 
 async def _request_body(request: httpx.Request) -> bytes:
