@@ -117,8 +117,9 @@ class MomentoTransport(httpx.AsyncBaseTransport, AsyncBaseTransport2):
     async def aclose(self) -> None:
         """Close the idle connections, dedicated ones included; busy ones close when done."""
         await self._pool.aclose()
-        for dedicated in list(self._dedicated):
-            await dedicated.aclose()
+        dedicated, self._dedicated = self._dedicated, set()
+        for pool in dedicated:
+            await pool.aclose()
 
     @overload
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
@@ -160,12 +161,12 @@ class MomentoTransport(httpx.AsyncBaseTransport, AsyncBaseTransport2):
             raise family.failure(failure) from failure
 
     def _dedicated_pool(self, dedicated: DedicatedConnection) -> Pool:
-        holder = dedicated.holder
-        if isinstance(holder, _DedicatedHolder) and holder.serves(self):
-            return holder.pool
+        pool = dedicated.holder
+        if isinstance(pool, Pool) and pool in self._dedicated:
+            return pool  # this transport's, and still open
         pool = Pool(max_connections=1, max_idle=1)
         self._dedicated.add(pool)
-        dedicated.attach(_DedicatedHolder(self, pool), partial(self._close_dedicated, pool))
+        dedicated.attach(pool, partial(self._close_dedicated, pool))
         return pool
 
     async def _exchange(
@@ -271,24 +272,6 @@ class MomentoTransport(httpx.AsyncBaseTransport, AsyncBaseTransport2):
     async def _close_dedicated(self, pool: Pool) -> None:
         self._dedicated.discard(pool)
         await pool.aclose()
-
-
-class _DedicatedHolder:
-    """What a `DedicatedConnection` holds of the transport: its pool of one, and whose it is."""
-
-    __slots__ = ("_pool", "_transport")
-
-    def __init__(self, transport: MomentoTransport, pool: Pool) -> None:
-        self._transport = transport
-        self._pool = pool
-
-    @property
-    def pool(self) -> Pool:
-        return self._pool
-
-    def serves(self, transport: MomentoTransport) -> bool:
-        """Whether the dedicated connection is the given transport's, and still open."""
-        return self._transport is transport and not self._pool.closed
 
 
 async def _request_body(request: httpx.Request) -> bytes:
