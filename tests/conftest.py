@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -277,13 +277,22 @@ def ipv6_loopback() -> bool:
 
 
 class Sleeps:
-    """A retry policy's sleep that records each delay instead of waiting."""
+    """A retry policy's sleep that records each delay instead of waiting.
 
-    def __init__(self) -> None:
+    Args:
+        on: What to run at given sleeps, by count (1 for the first): a server started, an
+            outage that goes on.
+    """
+
+    def __init__(self, on: dict[int, Callable[[], Awaitable[None]]] | None = None) -> None:
         self.delays: list[float] = []
+        self._on = on or {}
 
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
+        action = self._on.get(len(self.delays))
+        if action is not None:
+            await action()
         await anyio.lowlevel.checkpoint()
 
 
