@@ -21,7 +21,7 @@ import httpx
 import httpx2
 import pytest
 
-from momento_http import MomentoClient, MomentoError, Subscription
+from momento_http import MomentoClient, MomentoError, Subscription, TopicEvent
 from momento_http.local import LocalServer, Settings
 from momento_http.local._auth import TokenAuthority
 
@@ -264,6 +264,17 @@ async def until(condition: Callable[[], bool], what: str = "the condition") -> N
             await anyio.sleep(0.005)
         return
     pytest.fail(f"waited 10 s for {what}")
+
+
+async def take(subscription: Subscription, count: int) -> list[TopicEvent]:
+    """The next `count` events, failing the test if they take longer than 10 seconds."""
+    events: list[TopicEvent] = []
+    with anyio.fail_after(10):
+        async for event in subscription:
+            events.append(event)
+            if len(events) == count:
+                break
+    return events
 
 
 def ipv6_loopback() -> bool:

@@ -15,8 +15,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from conftest import CACHE, EVERY_LOOP, Sleeps, unique
-from test_subscription import take
+from conftest import CACHE, EVERY_LOOP, Sleeps, take, unique
 
 from momento_http import (
     AuthenticationError,
