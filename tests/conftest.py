@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -21,7 +21,7 @@ import httpx
 import httpx2
 import pytest
 
-from momento_http import MomentoClient, MomentoError, Subscription
+from momento_http import MomentoClient, MomentoError, Subscription, TopicEvent
 from momento_http.local import LocalServer, Settings
 from momento_http.local._auth import TokenAuthority
 
@@ -266,6 +266,17 @@ async def until(condition: Callable[[], bool], what: str = "the condition") -> N
     pytest.fail(f"waited 10 s for {what}")
 
 
+async def take(subscription: Subscription, count: int) -> list[TopicEvent]:
+    """The next `count` events, failing the test if they take longer than 10 seconds."""
+    events: list[TopicEvent] = []
+    with anyio.fail_after(10):
+        async for event in subscription:
+            events.append(event)
+            if len(events) == count:
+                break
+    return events
+
+
 def ipv6_loopback() -> bool:
     """Whether this machine can listen on `::1`."""
     try:
@@ -277,13 +288,22 @@ def ipv6_loopback() -> bool:
 
 
 class Sleeps:
-    """A retry policy's sleep that records each delay instead of waiting."""
+    """A retry policy's sleep that records each delay instead of waiting.
 
-    def __init__(self) -> None:
+    Args:
+        on: What to run at given sleeps, by count (1 for the first): a server started, an
+            outage that goes on.
+    """
+
+    def __init__(self, on: dict[int, Callable[[], Awaitable[None]]] | None = None) -> None:
         self.delays: list[float] = []
+        self._on = on or {}
 
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
+        action = self._on.get(len(self.delays))
+        if action is not None:
+            await action()
         await anyio.lowlevel.checkpoint()
 
 

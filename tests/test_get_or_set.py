@@ -71,7 +71,8 @@ class Loads:
         self.calls = 0
         self.cancelled = 0
         self.started = anyio.Event()
-        self.release: anyio.Event | None = None
+        self.release = anyio.Event()
+        self.release.set()  # until held
 
     def hold(self) -> Loads:
         self.release = anyio.Event()
@@ -81,8 +82,7 @@ class Loads:
         self.calls += 1
         self.started.set()
         try:
-            if self.release is not None:
-                await self.release.wait()
+            await self.release.wait()
         except BaseException:
             self.cancelled += 1
             raise
@@ -154,7 +154,6 @@ async def test_fifty_concurrent_callers_share_one_read_one_load_and_one_store(
         await load.started.wait()
         await anyio.wait_all_tasks_blocked()  # every caller is waiting now
         assert (load.calls, results) == (1, [])
-        assert load.release is not None
         load.release.set()
     assert results == [b"once"] * 50
     assert load.calls == 1
@@ -172,7 +171,6 @@ async def test_a_text_key_and_its_utf8_bytes_share_one_load(client: MomentoClien
         group.start_soon(call_into, results, client, key.encode(), load)
         await load.started.wait()
         await anyio.wait_all_tasks_blocked()
-        assert load.release is not None
         load.release.set()
     assert (results, load.calls) == ([b"shared", b"shared"], 1)
 
@@ -193,7 +191,6 @@ async def test_a_failing_load_reaches_every_waiter_and_stores_nothing(
             group.start_soon(call_into, results, client, key, load)
         await load.started.wait()
         await anyio.wait_all_tasks_blocked()
-        assert load.release is not None
         load.release.set()
     assert results == [failure] * 10
     assert load.calls == 1
@@ -271,7 +268,6 @@ async def test_a_cancelled_waiter_leaves_the_load_to_the_others(client: MomentoC
         waiter.cancel()
         await anyio.wait_all_tasks_blocked()
         assert waiter.cancelled_caught
-        assert load.release is not None
         load.release.set()
     assert results == [b"kept", b"kept"]
     assert (load.calls, load.cancelled) == (1, 0)
@@ -294,7 +290,6 @@ async def test_when_the_first_caller_is_cancelled_a_waiter_loads_again(
         await anyio.wait_all_tasks_blocked()
         assert leader.cancelled_caught
         assert load.cancelled == 1  # the load went with its caller; a waiter leads now
-        assert load.release is not None
         load.release.set()
     assert results == [b"second load", b"second load"]
     assert load.calls == 2

@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 import pytest
-from conftest import CACHE, EVERY_LOOP, FakeClock, no_wait, unique, until
+from conftest import CACHE, EVERY_LOOP, FakeClock, no_wait, take, unique, until
 
 from momento_http import (
     AuthenticationError,
@@ -45,17 +45,6 @@ async def fast_client(server: LocalServer) -> AsyncIterator[MomentoClient]:
         server.api_key, base_url=server.base_url, default_ttl=60, retry=FAST_RETRY
     ) as bound:
         yield bound
-
-
-async def take(subscription: Subscription, count: int) -> list[TopicEvent]:
-    """The next `count` events, failing the test if they take longer than 10 seconds."""
-    events: list[TopicEvent] = []
-    with anyio.fail_after(10):
-        async for event in subscription:
-            events.append(event)
-            if len(events) == count:
-                break
-    return events
 
 
 async def publish_all(client: MomentoClient, topic: str, values: list[str | bytes]) -> None:

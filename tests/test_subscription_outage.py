@@ -13,11 +13,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import anyio
-import anyio.lowlevel
 import httpx
 import pytest
-from conftest import CACHE, EVERY_LOOP, unique
-from test_subscription import take
+from conftest import CACHE, EVERY_LOOP, Sleeps, take, unique
 
 from momento_http import (
     AuthenticationError,
@@ -38,21 +36,6 @@ from momento_http.local import Fault, LocalServer, Settings, TopicPermission, To
 EXAMPLE = Path(__file__).parent.parent / "examples" / "topic_consumer.py"
 OUTAGE = 50  # failed polls in a row: past the old limit of 10 several times over
 MAX_DELAY = RetryPolicy().max_delay
-
-
-class Sleeps:
-    """A retry policy's sleep that records each delay; `on` runs at the given sleeps."""
-
-    def __init__(self, on: dict[int, Callable[[], Awaitable[None]]] | None = None) -> None:
-        self.delays: list[float] = []
-        self._on = on or {}
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        action = self._on.get(len(self.delays))
-        if action is not None:
-            await action()
-        await anyio.lowlevel.checkpoint()
 
 
 @pytest.fixture

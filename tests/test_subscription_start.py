@@ -13,8 +13,7 @@ import anyio
 import httpx
 import pytest
 import trio
-from conftest import CACHE, EVERY_LOOP, no_wait, unique, until
-from test_subscription import take
+from conftest import CACHE, EVERY_LOOP, no_wait, take, unique, until
 
 from momento_http import (
     Discontinuity,
