@@ -102,7 +102,6 @@ class LocalMomentoApp:
             disconnects=self._disconnects,
         )
         self._delays: set[anyio.CancelScope] = set()
-        self._stopping = False
 
     @property
     def caches(self) -> tuple[str, ...]:
@@ -125,7 +124,6 @@ class LocalMomentoApp:
     def close(self) -> None:
         """Answer every held poll and delayed request at once; call on the event loop."""
         self._connections.stopping = True
-        self._stopping = True
         self.topics.close()
         for delay in [*self._delays]:
             delay.cancel()
@@ -229,7 +227,7 @@ class LocalMomentoApp:
         Raises:
             ClientGoneError: The client went away meanwhile: there is no one to answer.
         """
-        if not seconds or self._stopping:
+        if not seconds or self._connections.stopping:  # answered at once, as close() did the rest
             return
         stop = anyio.CancelScope()
         self._delays.add(stop)
