@@ -35,4 +35,3 @@ async def test_a_dedicated_connection_is_reused_by_its_transport_and_no_other() 
             await get(second, url, dedicated)
             assert observed.connections == 2
         await dedicated.aclose()
-
