@@ -10,12 +10,13 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import anyio
+import anyio.abc
 import anyio.lowlevel
 import httpx
 import httpx2
@@ -275,6 +276,14 @@ async def take(subscription: Subscription, count: int) -> list[TopicEvent]:
             if len(events) == count:
                 break
     return events
+
+
+@asynccontextmanager
+async def raw_connection(server: LocalServer) -> AsyncIterator[anyio.abc.SocketStream]:
+    """A plain socket to the local server, for requests no client library would send."""
+    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        yield stream
 
 
 def ipv6_loopback() -> bool:

@@ -12,7 +12,15 @@ from urllib.parse import quote
 import anyio
 import httpx
 import pytest
-from conftest import CACHE, EVERY_LOOP, FakeClock, local_cli, local_cli_refusal, unique
+from conftest import (
+    CACHE,
+    EVERY_LOOP,
+    FakeClock,
+    local_cli,
+    local_cli_refusal,
+    raw_connection,
+    unique,
+)
 
 from momento_http import (
     MomentoClient,
@@ -257,10 +265,9 @@ async def test_a_header_rule_without_a_valid_token_arms_nothing(
 
 async def raw_status(server: LocalServer, target: str, headers: dict[str, str]) -> int:
     """A GET over a plain socket, so no client library logs the token in its URL."""
-    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
-    lines = [f"GET {target} HTTP/1.1", f"host: {host}", "connection: close"]
+    lines = [f"GET {target} HTTP/1.1", "host: x", "connection: close"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
-    async with await anyio.connect_tcp(host, int(port)) as stream:
+    async with raw_connection(server) as stream:
         await stream.send(("\r\n".join(lines) + "\r\n\r\n").encode())
         answer = b""
         with anyio.fail_after(5):

@@ -7,15 +7,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
 import anyio.abc
 import httpx
 import pytest
-from conftest import CACHE
+from conftest import CACHE, raw_connection
 
 from momento_http.local import LocalServer, Settings
 
@@ -32,13 +32,6 @@ def guarded() -> Iterator[LocalServer]:
     )
     with LocalServer([CACHE], settings=settings) as server:
         yield server
-
-
-@asynccontextmanager
-async def raw(server: LocalServer) -> AsyncIterator[anyio.abc.SocketStream]:
-    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
-    async with await anyio.connect_tcp(host, int(port)) as stream:
-        yield stream
 
 
 async def read_to_end(stream: anyio.abc.SocketStream, seconds: float = 10) -> tuple[bytes, bool]:
@@ -68,7 +61,7 @@ async def served(server: LocalServer) -> int:
 
 
 async def test_a_head_that_never_ends_is_answered_408_and_closed(guarded: LocalServer) -> None:
-    async with raw(guarded) as slow:
+    async with raw_connection(guarded) as slow:
         await slow.send(b"GET /cache/")
         async with anyio.create_task_group() as group:
 
@@ -86,12 +79,12 @@ async def test_a_head_that_never_ends_is_answered_408_and_closed(guarded: LocalS
 
 
 async def test_a_connection_that_sends_nothing_is_closed(guarded: LocalServer) -> None:
-    async with raw(guarded) as idle:
+    async with raw_connection(guarded) as idle:
         assert await read_to_end(idle) == (b"", True)
 
 
 async def test_a_body_that_never_ends_is_answered_408(guarded: LocalServer) -> None:
-    async with raw(guarded) as slow:
+    async with raw_connection(guarded) as slow:
         head = (
             f"PUT /cache/{CACHE}?key=k&ttl_seconds=60 HTTP/1.1\r\nhost: x\r\n"
             f"authorization: {guarded.api_key}\r\ncontent-length: 100\r\n\r\n"
@@ -117,14 +110,14 @@ async def test_the_deadline_is_for_sending_requests_not_for_held_polls_or_keep_a
 
 async def test_past_the_cap_a_connection_is_answered_503_and_closed(guarded: LocalServer) -> None:
     async with (
-        raw(guarded) as first,
-        raw(guarded) as second,
-        raw(guarded) as third,
-        raw(guarded) as fourth,
+        raw_connection(guarded) as first,
+        raw_connection(guarded) as second,
+        raw_connection(guarded) as third,
+        raw_connection(guarded) as fourth,
     ):
         for stream in (first, second, third, fourth):
             await stream.send(b"GET /cache/")  # a head begun, never finished
-        async with raw(guarded) as fifth:
+        async with raw_connection(guarded) as fifth:
             await fifth.send(get(guarded, guarded.api_key))
             answer, clean = await read_to_end(fifth)
         assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
@@ -139,10 +132,10 @@ async def test_past_the_cap_a_connection_is_answered_503_and_closed(guarded: Loc
 
 async def test_stuck_clients_holding_every_connection_are_cut_loose(guarded: LocalServer) -> None:
     async with (
-        raw(guarded) as first,
-        raw(guarded) as second,
-        raw(guarded) as third,
-        raw(guarded) as fourth,
+        raw_connection(guarded) as first,
+        raw_connection(guarded) as second,
+        raw_connection(guarded) as third,
+        raw_connection(guarded) as fourth,
     ):
         for stream in (first, second, third, fourth):
             await stream.send(b"GET /cache/")  # and then nothing, for ever
@@ -154,7 +147,7 @@ async def test_stuck_clients_holding_every_connection_are_cut_loose(guarded: Loc
 
 
 async def test_an_oversized_head_is_answered_not_reset(guarded: LocalServer) -> None:
-    async with raw(guarded) as big:
+    async with raw_connection(guarded) as big:
         head = get(guarded).replace(b"host: x\r\n", b"x-big: " + b"a" * 1_000_000 + b"\r\n")
         async with anyio.create_task_group() as group:
             group.start_soon(big.send, head)

@@ -14,7 +14,7 @@ import anyio.abc
 import anyio.to_thread
 import httpx
 import pytest
-from conftest import CACHE, local_cli, unique, until
+from conftest import CACHE, local_cli, raw_connection, unique, until
 
 from momento_http.local import Fault, LocalServer
 
@@ -54,11 +54,10 @@ def server_logs() -> Iterator[Records]:
 @asynccontextmanager
 async def delayed_get(server: LocalServer, key: str) -> AsyncIterator[anyio.abc.SocketStream]:
     """A GET sent on a socket of its own, yielded once the server holds it back."""
-    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
     request = f"GET /cache/{CACHE}?key={key} HTTP/1.1\r\nhost: x\r\n"
     request += f"authorization: {server.api_key}\r\n\r\n"
     before = server.delayed_requests
-    async with await anyio.connect_tcp(host, int(port)) as stream:
+    async with raw_connection(server) as stream:
         await stream.send(request.encode())
         await until(lambda: server.delayed_requests == before + 1)
         yield stream

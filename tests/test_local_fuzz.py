@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import anyio
 import pytest
+from conftest import raw_connection
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -270,9 +271,8 @@ _STATUS_LINE = re.compile(rb"HTTP/1\.1 (\d{3}) ")
 
 
 async def _exchange(server: LocalServer, request: bytes) -> tuple[bytes, bool]:
-    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
     answer = b""
-    async with await anyio.connect_tcp(host, int(port)) as stream:
+    async with raw_connection(server) as stream:
         with contextlib.suppress(anyio.BrokenResourceError):  # answered before all was sent
             await stream.send(request)
         with anyio.fail_after(10):

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 import anyio
 import anyio.abc
 import httpx
 import pytest
-from conftest import CACHE, unique
+from conftest import CACHE, raw_connection, unique
 
 from momento_http.local import LocalServer
-
-
-@contextlib.asynccontextmanager
-async def connection(server: LocalServer) -> AsyncIterator[anyio.abc.SocketStream]:
-    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
-    async with await anyio.connect_tcp(host, int(port)) as stream:
-        yield stream
 
 
 async def read_answer(stream: anyio.abc.SocketStream) -> tuple[bytes, bytes]:
@@ -76,7 +66,7 @@ async def test_a_request_framed_twice_is_refused_and_its_connection_closed(
     # second request follows: which one is meant cannot be told.
     smuggled = f"GET /cache/{CACHE}?key={key} HTTP/1.1\r\nhost: x\r\n\r\n"
     request = "\r\n".join(head) + "\r\n\r\n0\r\n\r\n" + smuggled
-    async with connection(server) as stream:
+    async with raw_connection(server) as stream:
         await stream.send(request.encode())
         answer, body = await read_answer(stream)
         assert status(answer) == 400, answer
@@ -92,7 +82,7 @@ async def test_one_framing_header_alone_is_served_on_a_kept_connection(
     key = unique("framed")
     head = f"PUT /cache/{CACHE}?key={key}&ttl_seconds=60 HTTP/1.1\r\nhost: x\r\n"
     head += f"authorization: {server.api_key}\r\n"
-    async with connection(server) as stream:
+    async with raw_connection(server) as stream:
         await stream.send(
             f"{head}transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".encode()
         )
@@ -111,7 +101,7 @@ async def test_an_absolute_form_target_is_served_as_its_path(
 ) -> None:
     key = unique("absolute")
     auth = f"host: x\r\nauthorization: {server.api_key}\r\n"
-    async with connection(server) as stream:
+    async with raw_connection(server) as stream:
         put = f"PUT {origin}/cache/{CACHE}?key={key}&ttl_seconds=60 HTTP/1.1\r\n{auth}"
         await stream.send(f"{put}content-length: 5\r\n\r\nvalue".encode())
         assert status((await read_answer(stream))[0]) == 204
@@ -140,7 +130,7 @@ async def test_a_client_speaking_to_the_server_as_its_proxy_is_served(server: Lo
 async def test_a_path_that_merely_holds_a_url_is_not_taken_for_absolute_form(
     server: LocalServer,
 ) -> None:
-    async with connection(server) as stream:
+    async with raw_connection(server) as stream:
         target = f"/http://x/cache/{CACHE}?key=k"
         await stream.send(f"GET {target} HTTP/1.1\r\nhost: x\r\n\r\n".encode())
         assert status((await read_answer(stream))[0]) == 404
