@@ -26,7 +26,7 @@ import httpx
 import pytest
 from anyio.abc import SocketStream
 from conftest import EVENT_LOOPS, Sleeps
-from raw_http import Behaviour, Raw, raw_server
+from raw_http import Behaviour, Raw, answer, head, raw_server
 
 from momento_http import (
     LimitExceededError,
@@ -57,10 +57,7 @@ def replying(
     """Answer every request alike, and keep the connection open for the next."""
 
     async def behave(_: int, connection: h11.Connection, stream: SocketStream) -> None:
-        fields = [*headers, ("content-length", str(len(body)))]
-        data = connection.send(h11.Response(status_code=status, headers=fields, reason=reason))
-        data = (data or b"") + (connection.send(h11.Data(data=body)) or b"")
-        await stream.send(data + (connection.send(h11.EndOfMessage()) or b""))
+        await answer(connection, stream, body, headers, status=status, reason=reason)
 
     return behave
 
@@ -132,10 +129,6 @@ async def test_a_runtime_error_in_an_event_hook_is_raised_as_it_is(
 
 
 # --- an answer at the cap is read; one over it is refused, not cut, and not fetched again ----
-
-
-def head(status: str, *headers: str) -> bytes:
-    return ("\r\n".join([f"HTTP/1.1 {status}", *headers]) + "\r\n\r\n").encode()
 
 
 OVER_THE_CAP: dict[str, Behaviour] = {
