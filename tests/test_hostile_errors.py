@@ -83,6 +83,13 @@ async def raised(
     pytest.fail("the call raised nothing")
 
 
+def carrier(transport: str, **options: Any) -> httpx.AsyncClient:
+    """A client on the SDK's transport, or on httpx's own (which reads bodies as h11 does)."""
+    return httpx.AsyncClient(
+        transport=MomentoTransport() if transport == "MomentoTransport" else None, **options
+    )
+
+
 # --- a RuntimeError is the caller's own bug, unless an event loop raised it ----------------
 
 
@@ -113,10 +120,9 @@ async def test_a_runtime_error_in_an_event_hook_is_raised_as_it_is(
         recurse()
 
     sleeps = Sleeps()
-    carrier = MomentoTransport() if transport == "MomentoTransport" else None
     async with (
         raw_server() as (url, observed),
-        httpx.AsyncClient(transport=carrier, event_hooks={hook: [buggy]}) as http,
+        carrier(transport, event_hooks={hook: [buggy]}) as http,
     ):
         error = await raised(url, get, http_client=http, retry=RetryPolicy(sleep=sleeps))
     assert type(error).__name__ == bug, error
@@ -151,13 +157,6 @@ async def test_an_answer_over_max_response_bytes_is_not_retried(length: str) -> 
     assert "over 100 bytes" in error.message
     assert sleeps.delays == []
     assert len(observed.requests) == 1
-
-
-def carrier(transport: str) -> httpx.AsyncClient:
-    """A client on the SDK's transport, or on httpx's own (which reads bodies as h11 does)."""
-    return httpx.AsyncClient(
-        transport=MomentoTransport() if transport == "MomentoTransport" else None
-    )
 
 
 CAP = 100
@@ -350,9 +349,7 @@ async def test_a_token_echoed_in_content_encoding_is_hidden(
     echo = replying(200, ("content-encoding", TOKEN), ("x-echo", TOKEN), body=b"ok")
     async with (
         raw_server(echo) as (url, _),
-        httpx.AsyncClient(
-            transport=MomentoTransport() if transport == "MomentoTransport" else None
-        ) as http,
+        carrier(transport) as http,
     ):
         error = await raised(url, get, http_client=http, retry=RetryPolicy(sleep=sleeps))
     assert type(error) is MalformedResponseError, error
@@ -376,9 +373,7 @@ async def test_a_token_echoed_in_the_reason_phrase_is_hidden(
     echo = replying(status, ("x-echo", TOKEN), reason=TOKEN.encode())
     async with (
         raw_server(echo) as (url, _),
-        httpx.AsyncClient(
-            transport=MomentoTransport() if transport == "MomentoTransport" else None
-        ) as http,
+        carrier(transport) as http,
     ):
         error = await raised(url, get, http_client=http, retry=RetryPolicy(sleep=sleeps))
     assert type(error) is ServerError, error
