@@ -116,18 +116,16 @@ async def http_proxy(
             method, target, _ = request_line.split(b" ")
             if method == b"CONNECT":
                 host, _, port = target.rpartition(b":")
-            else:  # absolute-form, passed on in origin-form: http://host:port/path -> /path
-                _, _, authority, path = target.split(b"/", 3)
-                host, _, port = authority.rpartition(b":")
-                kept = [line for line in header_lines if not line.lower().startswith(b"proxy-")]
-                line = b" ".join([method, b"/" + path, b"HTTP/1.1"])
-                forwarded = b"\r\n".join([line, *kept]) + b"\r\n\r\n" + rest
-            if method == b"CONNECT":
-                await _relay(
-                    client, host, port, b"HTTP/1.1 200 Connection established\r\n\r\n", rest
-                )
-            else:
-                await _relay(client, host, port, b"", forwarded)
+                established = b"HTTP/1.1 200 Connection established\r\n\r\n"
+                await _relay(client, host, port, established, rest)
+                return
+            # absolute-form, passed on in origin-form: http://host:port/path -> /path
+            _, _, authority, path = target.split(b"/", 3)
+            host, _, port = authority.rpartition(b":")
+            kept = [line for line in header_lines if not line.lower().startswith(b"proxy-")]
+            line = b" ".join([method, b"/" + path, b"HTTP/1.1"])
+            forwarded = b"\r\n".join([line, *kept]) + b"\r\n\r\n" + rest
+            await _relay(client, host, port, b"", forwarded)
 
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
     port = listener.extra(anyio.abc.SocketAttribute.local_port)

@@ -57,14 +57,23 @@ class Observed:
     bodies: list[bytes] = field(default_factory=list)
 
 
+def head(status: str = "200 OK", *headers: str) -> bytes:
+    """A response head as raw bytes, for `Raw.writing`: "HTTP/1.1 <status>" and the lines."""
+    return ("\r\n".join([f"HTTP/1.1 {status}", *headers]) + "\r\n\r\n").encode()
+
+
 async def answer(
     connection: h11.Connection,
     stream: anyio.abc.SocketStream,
     body: bytes = b"ok",
     headers: tuple[tuple[str, str], ...] = (),
+    *,
+    status: int = 200,
+    reason: bytes = b"",
 ) -> None:
-    head = h11.Response(status_code=200, headers=[("content-length", str(len(body))), *headers])
-    data = connection.send(head) or b""
+    """Answer the request, as h11 frames it, with a content-length and the connection kept."""
+    fields = [("content-length", str(len(body))), *headers]
+    data = connection.send(h11.Response(status_code=status, headers=fields, reason=reason)) or b""
     data += connection.send(h11.Data(data=body)) or b""
     await stream.send(data + (connection.send(h11.EndOfMessage()) or b""))
 

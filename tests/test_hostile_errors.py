@@ -26,7 +26,7 @@ import httpx
 import pytest
 from anyio.abc import SocketStream
 from conftest import EVENT_LOOPS, Sleeps
-from raw_http import Behaviour, Raw, raw_server
+from raw_http import Behaviour, Raw, answer, head, raw_server
 
 from momento_http import (
     LimitExceededError,
@@ -57,10 +57,7 @@ def replying(
     """Answer every request alike, and keep the connection open for the next."""
 
     async def behave(_: int, connection: h11.Connection, stream: SocketStream) -> None:
-        fields = [*headers, ("content-length", str(len(body)))]
-        data = connection.send(h11.Response(status_code=status, headers=fields, reason=reason))
-        data = (data or b"") + (connection.send(h11.Data(data=body)) or b"")
-        await stream.send(data + (connection.send(h11.EndOfMessage()) or b""))
+        await answer(connection, stream, body, headers, status=status, reason=reason)
 
     return behave
 
@@ -84,6 +81,13 @@ async def raised(
         except Exception as error:  # what it is, is what the test checks
             return error
     pytest.fail("the call raised nothing")
+
+
+def carrier(transport: str, **options: Any) -> httpx.AsyncClient:
+    """A client on the SDK's transport, or on httpx's own (which reads bodies as h11 does)."""
+    return httpx.AsyncClient(
+        transport=MomentoTransport() if transport == "MomentoTransport" else None, **options
+    )
 
 
 # --- a RuntimeError is the caller's own bug, unless an event loop raised it ----------------
@@ -116,10 +120,9 @@ async def test_a_runtime_error_in_an_event_hook_is_raised_as_it_is(
         recurse()
 
     sleeps = Sleeps()
-    carrier = MomentoTransport() if transport == "MomentoTransport" else None
     async with (
         raw_server() as (url, observed),
-        httpx.AsyncClient(transport=carrier, event_hooks={hook: [buggy]}) as http,
+        carrier(transport, event_hooks={hook: [buggy]}) as http,
     ):
         error = await raised(url, get, http_client=http, retry=RetryPolicy(sleep=sleeps))
     assert type(error).__name__ == bug, error
@@ -132,10 +135,6 @@ async def test_a_runtime_error_in_an_event_hook_is_raised_as_it_is(
 
 
 # --- an answer at the cap is read; one over it is refused, not cut, and not fetched again ----
-
-
-def head(status: str, *headers: str) -> bytes:
-    return ("\r\n".join([f"HTTP/1.1 {status}", *headers]) + "\r\n\r\n").encode()
 
 
 OVER_THE_CAP: dict[str, Behaviour] = {
@@ -158,13 +157,6 @@ async def test_an_answer_over_max_response_bytes_is_not_retried(length: str) -> 
     assert "over 100 bytes" in error.message
     assert sleeps.delays == []
     assert len(observed.requests) == 1
-
-
-def carrier(transport: str) -> httpx.AsyncClient:
-    """A client on the SDK's transport, or on httpx's own (which reads bodies as h11 does)."""
-    return httpx.AsyncClient(
-        transport=MomentoTransport() if transport == "MomentoTransport" else None
-    )
 
 
 CAP = 100
@@ -357,9 +349,7 @@ async def test_a_token_echoed_in_content_encoding_is_hidden(
     echo = replying(200, ("content-encoding", TOKEN), ("x-echo", TOKEN), body=b"ok")
     async with (
         raw_server(echo) as (url, _),
-        httpx.AsyncClient(
-            transport=MomentoTransport() if transport == "MomentoTransport" else None
-        ) as http,
+        carrier(transport) as http,
     ):
         error = await raised(url, get, http_client=http, retry=RetryPolicy(sleep=sleeps))
     assert type(error) is MalformedResponseError, error
@@ -383,9 +373,7 @@ async def test_a_token_echoed_in_the_reason_phrase_is_hidden(
     echo = replying(status, ("x-echo", TOKEN), reason=TOKEN.encode())
     async with (
         raw_server(echo) as (url, _),
-        httpx.AsyncClient(
-            transport=MomentoTransport() if transport == "MomentoTransport" else None
-        ) as http,
+        carrier(transport) as http,
     ):
         error = await raised(url, get, http_client=http, retry=RetryPolicy(sleep=sleeps))
     assert type(error) is ServerError, error

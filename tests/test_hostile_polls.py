@@ -190,9 +190,8 @@ def refused_after(content: bytes) -> Any:
     async def behave(index: int, connection: h11.Connection, stream: SocketStream) -> None:
         if index == 0:
             await answer(connection, stream, body=content)
-            return
-        data = connection.send(h11.Response(status_code=400, headers=[("content-length", "0")]))
-        await stream.send((data or b"") + (connection.send(h11.EndOfMessage()) or b""))
+        else:
+            await answer(connection, stream, body=b"", status=400)
 
     return behave
 

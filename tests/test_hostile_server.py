@@ -17,7 +17,7 @@ import httpx
 import pytest
 from anyio.abc import SocketStream
 from conftest import UVLOOP, no_wait, peak_memory_mib
-from raw_http import Behaviour, Raw, answer, raw_server
+from raw_http import Behaviour, Raw, answer, head, raw_server
 
 from momento_http import (
     MalformedResponseError,
@@ -56,10 +56,6 @@ async def first_event(client: MomentoClient) -> TopicEvent:
 
 
 CALLS_AND_POLLS: dict[str, Call] = {**CALLS, "poll": first_event}
-
-
-def head(status: str = "200 OK", *headers: str) -> bytes:
-    return ("\r\n".join([f"HTTP/1.1 {status}", *headers]) + "\r\n\r\n").encode()
 
 
 def chunked(size: int) -> bytes:

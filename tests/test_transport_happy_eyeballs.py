@@ -15,10 +15,9 @@ import sys
 from collections.abc import Iterator
 
 import anyio
-import anyio.lowlevel
 import httpx
 import pytest
-from conftest import UVLOOP, ipv6_loopback
+from conftest import UVLOOP, ipv6_loopback, until
 
 from momento_http import MomentoClient, MomentoTimeoutError, MomentoTransport
 from momento_http._transport._exceptions import ConnectionAttemptsError, plain_reason
@@ -117,8 +116,7 @@ async def test_a_cancelled_race_closes_every_socket(blackhole: AddressInfo) -> N
     with anyio.fail_after(BOUND):
         async with anyio.create_task_group() as group:
             group.start_soon(connect_first, loop, [blackhole, blackhole, blackhole], 0)
-            while len(open_sockets() - before) < 3:  # every attempt is under way
-                await anyio.lowlevel.checkpoint()
+            await until(lambda: len(open_sockets() - before) >= 3, "every attempt under way")
             group.cancel_scope.cancel()
     assert open_sockets() - before == set()
 
