@@ -17,7 +17,7 @@ import anyio
 import h11
 import pytest
 from anyio.abc import SocketStream
-from conftest import EVENT_LOOPS, Sleeps, no_wait, peak_memory_mib
+from conftest import EVENT_LOOPS, Sleeps, no_wait, peak_memory_mib, take
 from raw_http import answer, raw_server
 
 from momento_http import (
@@ -26,7 +26,6 @@ from momento_http import (
     MalformedResponseError,
     MomentoClient,
     RetryPolicy,
-    Subscription,
     TopicEvent,
     TopicItem,
 )
@@ -95,16 +94,6 @@ def in_turn(*answers: Answer) -> Any:
 def top_of_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each backoff is its ceiling, so that a test can tell which one it was."""
     monkeypatch.setattr(random, "uniform", lambda low, high: high)
-
-
-async def take(subscription: Subscription, count: int) -> list[TopicEvent]:
-    events: list[TopicEvent] = []
-    with anyio.fail_after(10):
-        async for event in subscription:
-            events.append(event)
-            if len(events) == count:
-                break
-    return events
 
 
 # --- a server answering at once with nothing new ---------------------------------------
