@@ -286,6 +286,13 @@ async def raw_connection(server: LocalServer) -> AsyncIterator[anyio.abc.SocketS
         yield stream
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on (now): connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def ipv6_loopback() -> bool:
     """Whether this machine can listen on `::1`."""
     try:

@@ -10,7 +10,7 @@ import anyio.abc
 import h11
 import httpx
 import pytest
-from conftest import CACHE
+from conftest import CACHE, free_port
 from raw_http import raw_server
 
 from momento_http import (
@@ -225,15 +225,9 @@ async def test_errors_never_show_the_token(faulty: LocalServer) -> None:
         assert token not in shown
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_refused_connection_raises_connection_error() -> None:
     token = "secret-token-value"
-    base_url = f"http://127.0.0.1:{_free_port()}"
+    base_url = f"http://127.0.0.1:{free_port()}"
     async with MomentoClient(token, base_url=base_url, token_in_query=True, retry=None) as client:
         with pytest.raises(MomentoConnectionError) as caught:
             await client.get(CACHE, "k")
@@ -307,7 +301,7 @@ async def test_a_callers_clients_failures_are_momento_errors_of_the_same_meaning
         def momento(base_url: str) -> MomentoClient:
             return MomentoClient(token, base_url=base_url, timeout=1, retry=None, http_client=http)
 
-        async with momento(f"http://127.0.0.1:{_free_port()}") as client:
+        async with momento(f"http://127.0.0.1:{free_port()}") as client:
             with pytest.raises(MomentoConnectionError) as refused:
                 await client.get(CACHE, "k")
         async with raw_server(cut_short) as (url, _), momento(url) as client:

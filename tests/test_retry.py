@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -11,7 +10,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from conftest import CACHE, EVERY_LOOP, Sleeps, unique, until
+from conftest import CACHE, EVERY_LOOP, Sleeps, free_port, unique, until
 
 from momento_http import (
     AuthenticationError,
@@ -226,7 +225,7 @@ async def test_errors_a_retry_cannot_fix_are_raised_at_once(
 async def test_connection_failures_are_retried(sleeps: Sleeps, operation: str) -> None:
     _, call = IDEMPOTENT[operation]
     async with MomentoClient(
-        "t", base_url=f"http://127.0.0.1:{_free_port()}", retry=policy(sleeps, max_attempts=4)
+        "t", base_url=f"http://127.0.0.1:{free_port()}", retry=policy(sleeps, max_attempts=4)
     ) as client:
         with pytest.raises(MomentoConnectionError) as caught:
             await call(client)
@@ -339,7 +338,7 @@ async def test_at_least_once_publish_retries_and_may_duplicate(
 
 async def test_publish_is_retried_when_it_never_left(sleeps: Sleeps) -> None:
     async with MomentoClient(
-        "t", base_url=f"http://127.0.0.1:{_free_port()}", retry=policy(sleeps, max_attempts=3)
+        "t", base_url=f"http://127.0.0.1:{free_port()}", retry=policy(sleeps, max_attempts=3)
     ) as client:
         with pytest.raises(MomentoConnectionError):
             await client.publish(CACHE, "t", "m")
@@ -355,9 +354,3 @@ async def test_subscriptions_back_off_with_the_policys_sleep(
         await c.publish(CACHE, topic, "after three failures")
         assert await _messages(c, topic, 1) == ["after three failures"]
     assert len(sleeps.delays) == 3
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

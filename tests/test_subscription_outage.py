@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import socket
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from conftest import CACHE, EVERY_LOOP, Sleeps, take, unique
+from conftest import CACHE, EVERY_LOOP, Sleeps, free_port, take, unique
 
 from momento_http import (
     AuthenticationError,
@@ -89,9 +88,7 @@ async def test_an_outage_of_50_failed_polls_is_ridden_out(
 
 
 async def test_a_server_down_for_50_polls_is_waited_for() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = LocalServer([CACHE], port=port, settings=Settings(poll_hold_seconds=30))
 
     async def start_the_server() -> None:

@@ -13,7 +13,7 @@ import anyio
 import httpx
 import pytest
 import trio
-from conftest import CACHE, EVERY_LOOP, no_wait, take, unique, until
+from conftest import CACHE, EVERY_LOOP, free_port, no_wait, take, unique, until
 
 from momento_http import (
     Discontinuity,
@@ -209,9 +209,7 @@ async def test_entering_twice_is_refused(client: MomentoClient, topic: str) -> N
 
 
 async def test_a_failure_that_never_reached_a_server_leaves_the_start_known() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = LocalServer([CACHE], port=port, settings=Settings(poll_hold_seconds=30))
 
     async def start_the_server(seconds: float) -> None:  # the backoff after the first try
